@@ -1,0 +1,1221 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include <ini.h>
+
+#include "bizhours.h"
+#include "conf.h"
+#include "log.h"
+#include "timefmt.h"
+#include "tz.h"
+#include "xmalloc.h"
+
+/*
+ * inih splits "key = value" lines and strips inline comments; everything
+ * else is done here. The reader hands inih one physical line at a time and
+ * counts them, so the handler always knows the current line. It also reads
+ * the section headers itself (inih truncates them to 49 bytes, too short
+ * for [account "NAME"] with a 64-character name), catches the lines inih
+ * would reject so that each one is reported, and joins continuation lines.
+ * Whatever it takes care of, it hands to inih as an empty line.
+ */
+
+#define CONF_NAME_MAX	64	/* account names, connector names */
+#define CONF_KEYNAME_MAX 32	/* longer unknown key names are not quoted */
+#define CONF_MAX_ERRORS	100
+
+enum conf_scope {
+	SCOPE_DAEMON,		/* [daemon] only, in struct conf */
+	SCOPE_ACCOUNT,		/* [account "…"] only, in struct conf_account */
+	SCOPE_POLICY,		/* both, in struct conf_policy: [daemon] gives
+				   the default, an account may override it */
+};
+
+enum conf_type {
+	TYPE_PATH,		/* char *: a file name */
+	TYPE_NAME,		/* char *: letters, digits, '-', '_' */
+	TYPE_URL,		/* char *: no spaces or control characters */
+	TYPE_DURATION,		/* int64_t ms, timefmt_parse_duration */
+	TYPE_BOOL,		/* int */
+	TYPE_LEVEL,		/* enum log_level */
+	TYPE_ZONE,		/* char *: IANA name; empty: none */
+	TYPE_HOURS,		/* char *: bizhours.h hours; empty: none */
+	TYPE_DATES,		/* char *: bizhours.h closed dates; empty: none */
+};
+
+#define KEY_NONZERO	0x01	/* duration: 0 is refused */
+#define KEY_MULTILINE	0x02	/* may go on over deeper-indented lines,
+				   joined with a space */
+
+enum conf_key_id {
+	K_DATABASE,
+	K_LOG_LEVEL,
+	K_SLA_DIRECT,
+	K_SLA_BROADCAST,
+	K_SLA_COMPLAINT,
+	K_SLA_BUSINESS_TIME,
+	K_TIMEZONE,
+	K_BUSINESS_HOURS,
+	K_CLOSED,
+	K_CONNECTOR,
+	K_URL,
+	K_TOKEN_FILE,
+	K_PASSWORD_FILE,
+	K_POLL_INTERVAL,
+	K_BACKFILL,
+	NKEYS
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_scope	 scope;
+	size_t		 off;	/* in the struct its scope names */
+	enum conf_type	 type;
+	const char	*def;	/* parsed like a value from the file; NULL: none */
+	const char	*min;	/* durations; NULL: no bound */
+	const char	*max;
+	int		 flags;
+	const char	*help;
+};
+
+#define DAEMON(f)	.scope = SCOPE_DAEMON, .off = offsetof(struct conf, f)
+#define ACCOUNT(f)	.scope = SCOPE_ACCOUNT, \
+			.off = offsetof(struct conf_account, f)
+#define POLICY(f)	.scope = SCOPE_POLICY, \
+			.off = offsetof(struct conf_policy, f)
+
+static const struct conf_key conf_keys[NKEYS] = {
+	[K_DATABASE] = { "database", DAEMON(database), .type = TYPE_PATH,
+	    .def = CONF_DEFAULT_DATABASE,
+	    .help = "SQLite database of messages and reply times" },
+	[K_LOG_LEVEL] = { "log_level", DAEMON(log_level), .type = TYPE_LEVEL,
+	    .def = "info",
+	    .help = "most verbose messages logged: error, warning, notice, "
+	    "info, debug" },
+	[K_SLA_DIRECT] = { "sla_direct", POLICY(sla_direct_ms),
+	    .type = TYPE_DURATION, .def = "1h", .max = "365d",
+	    .flags = KEY_NONZERO,
+	    .help = "reply-time target for direct (private) messages" },
+	[K_SLA_BROADCAST] = { "sla_broadcast", POLICY(sla_broadcast_ms),
+	    .type = TYPE_DURATION, .def = "4h", .max = "365d",
+	    .flags = KEY_NONZERO,
+	    .help = "reply-time target for public mentions, comments and "
+	    "replies" },
+	[K_SLA_COMPLAINT] = { "sla_complaint", POLICY(sla_complaint_ms),
+	    .type = TYPE_DURATION, .def = "30m", .max = "365d",
+	    .flags = KEY_NONZERO,
+	    .help = "reply-time target for messages flagged as complaints" },
+	[K_SLA_BUSINESS_TIME] = { "sla_business_time",
+	    POLICY(sla_business_time), .type = TYPE_BOOL, .def = "no",
+	    .help = "count the targets in business hours only (needs "
+	    "business_hours)" },
+	[K_TIMEZONE] = { "timezone", POLICY(timezone), .type = TYPE_ZONE,
+	    .help = "IANA time zone of business_hours and closed (UTC if "
+	    "unset)" },
+	[K_BUSINESS_HOURS] = { "business_hours", POLICY(business_hours),
+	    .type = TYPE_HOURS, .flags = KEY_MULTILINE,
+	    .help = "weekly opening hours, e.g. \"mon-fri 09:00-17:30\"" },
+	[K_CLOSED] = { "closed", POLICY(closed), .type = TYPE_DATES,
+	    .flags = KEY_MULTILINE,
+	    .help = "dates closed all day, e.g. \"2026-12-24 2026-12-25\"" },
+	[K_CONNECTOR] = { "connector", ACCOUNT(connector), .type = TYPE_NAME,
+	    .help = "connector that polls the account's platform" },
+	[K_URL] = { "url", ACCOUNT(url), .type = TYPE_URL,
+	    .help = "base URL of the platform's API" },
+	[K_TOKEN_FILE] = { "token_file", ACCOUNT(token_file),
+	    .type = TYPE_PATH,
+	    .help = "file holding the API token (never written in this "
+	    "file)" },
+	[K_PASSWORD_FILE] = { "password_file", ACCOUNT(password_file),
+	    .type = TYPE_PATH,
+	    .help = "file holding the password (never written in this "
+	    "file)" },
+	[K_POLL_INTERVAL] = { "poll_interval", ACCOUNT(poll_interval_ms),
+	    .type = TYPE_DURATION, .def = "60s", .min = "1s", .max = "24h",
+	    .help = "time between two polls of the platform" },
+	[K_BACKFILL] = { "backfill", ACCOUNT(backfill_ms),
+	    .type = TYPE_DURATION, .def = "24h", .max = "366d",
+	    .help = "how far back the first poll fetches messages" },
+};
+
+#undef DAEMON
+#undef ACCOUNT
+#undef POLICY
+
+/* Keys that would put a secret in the file, and what to use instead. */
+static const struct {
+	const char	*name;
+	const char	*instead;
+} conf_secret_keys[] = {
+	{ "token", "token_file" },
+	{ "access_token", "token_file" },
+	{ "api_token", "token_file" },
+	{ "bearer_token", "token_file" },
+	{ "api_key", "token_file" },
+	{ "apikey", "token_file" },
+	{ "secret", "token_file" },
+	{ "client_secret", "token_file" },
+	{ "password", "password_file" },
+	{ "passwd", "password_file" },
+};
+
+static const char *const conf_type_names[] = {
+	[TYPE_PATH] = "path", [TYPE_NAME] = "name", [TYPE_URL] = "url",
+	[TYPE_DURATION] = "duration", [TYPE_BOOL] = "boolean",
+	[TYPE_LEVEL] = "log level", [TYPE_ZONE] = "time zone",
+	[TYPE_HOURS] = "business hours", [TYPE_DATES] = "dates",
+};
+
+/* What one section of the file set. */
+struct conf_sect {
+	int	 line;		/* of its header; 0: not in the file */
+	int	 keyline[NKEYS];	/* where each key was set; 0: not set */
+	char	 bad[NKEYS];	/* the value was refused (already reported) */
+};
+
+enum conf_where {
+	WHERE_NONE,		/* before the first section header */
+	WHERE_SKIP,		/* in a section whose header was refused */
+	WHERE_DAEMON,
+	WHERE_ACCOUNT,		/* the last one of conf->accounts */
+};
+
+struct conf_err {
+	int	 line;
+	size_t	 seq;
+	char	*msg;
+};
+
+struct conf_load {
+	const char	*path;
+	FILE		*fp;
+	int		 read_errno;	/* getline failed with it */
+	char		*buf;		/* getline's */
+	size_t		 bufsz;
+	int		 lineno;
+	int		 indent;	/* of the current line */
+	struct conf	*conf;
+	enum conf_where	 where;
+	struct conf_sect daemon;
+	struct conf_sect *sects;	/* one per account, in parallel */
+	char		**cont;		/* value continuation lines extend */
+	int		 cont_indent;	/* of the line that set it */
+	char		*scratch;	/* *cont of a refused value */
+	struct conf_err	*errs;
+	size_t		 nerrs;
+	size_t		 dropped;	/* errors past CONF_MAX_ERRORS */
+};
+
+static void conf_error(struct conf_load *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_error_push(struct conf_load *ld, int line, const char *why)
+{
+	struct conf_err *e;
+
+	ld->errs = xreallocarray(ld->errs, ld->nerrs + 1, sizeof *ld->errs);
+	e = &ld->errs[ld->nerrs];
+	e->line = line;
+	e->seq = ld->nerrs++;
+	if (line > 0)
+		xasprintf(&e->msg, "%s:%d: %s", ld->path, line, why);
+	else
+		xasprintf(&e->msg, "%s: %s", ld->path, why);
+}
+
+/* line 0: about the whole file. */
+static void
+conf_error(struct conf_load *ld, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+	int n;
+
+	if (ld->nerrs >= CONF_MAX_ERRORS) {
+		ld->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&why, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		fatal("out of memory");
+	conf_error_push(ld, line, why);
+	free(why);
+}
+
+static int
+conf_err_cmp(const void *a, const void *b)
+{
+	const struct conf_err *ea = a, *eb = b;
+
+	if (ea->line != eb->line)
+		return ea->line < eb->line ? -1 : 1;
+	return ea->seq < eb->seq ? -1 : ea->seq > eb->seq;
+}
+
+/* Hand the errors over, in order of line. */
+static void
+conf_errors_take(struct conf_load *ld, struct conf_errors *errs)
+{
+	char *why;
+	size_t i;
+
+	if (ld->dropped > 0) {
+		/* Last, whatever the lines of the others. */
+		xasprintf(&why, "too many errors, %zu more not shown",
+		    ld->dropped);
+		conf_error_push(ld, 0, why);
+		ld->errs[ld->nerrs - 1].line = INT_MAX;
+		free(why);
+	}
+	qsort(ld->errs, ld->nerrs, sizeof *ld->errs, conf_err_cmp);
+	errs->n = ld->nerrs;
+	errs->msgs = xcalloc(ld->nerrs, sizeof *errs->msgs);
+	for (i = 0; i < ld->nerrs; i++)
+		errs->msgs[i] = ld->errs[i].msg;
+	free(ld->errs);
+	ld->errs = NULL;
+	ld->nerrs = 0;
+}
+
+void
+conf_errors_clear(struct conf_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+static void *
+key_target(const struct conf_key *k, struct conf *conf,
+    struct conf_account *a)
+{
+	char *base;
+
+	switch (k->scope) {
+	case SCOPE_DAEMON:
+		base = (char *)conf;
+		break;
+	case SCOPE_ACCOUNT:
+		base = (char *)a;
+		break;
+	default:
+		base = (char *)(a != NULL ? &a->policy : &conf->defaults);
+		break;
+	}
+	return base + k->off;
+}
+
+static void
+set_string(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v == NULL ? NULL : xstrdup(v);
+}
+
+static int
+has_control(const char *s, int space_too)
+{
+	for (; *s != '\0'; s++) {
+		if (iscntrl((unsigned char)*s) || (space_too && *s == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1..max characters, each a letter, a digit or one of extra. */
+static int
+valid_name(const char *s, size_t max, const char *extra)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (!isalnum((unsigned char)s[n]) && strchr(extra, s[n]) == NULL)
+			return 0;
+	}
+	return n > 0 && n <= max;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+parse_duration(const struct conf_key *k, const char *v, int64_t *out,
+    char **why)
+{
+	int64_t ms, bound;
+
+	if (timefmt_parse_duration(v, &ms) == -1) {
+		xasprintf(why, "%s: invalid duration \"%s\" "
+		    "(for example 45s, 30m, 1h30m, 2d)", k->name, v);
+		return -1;
+	}
+	if (ms == 0 && (k->flags & KEY_NONZERO)) {
+		xasprintf(why, "%s = %s: a zero SLA target is refused",
+		    k->name, v);
+		return -1;
+	}
+	if (k->min != NULL && timefmt_parse_duration(k->min, &bound) == 0 &&
+	    ms < bound) {
+		xasprintf(why, "%s = %s is too short: the minimum is %s",
+		    k->name, v, k->min);
+		return -1;
+	}
+	if (k->max != NULL && timefmt_parse_duration(k->max, &bound) == 0 &&
+	    ms > bound) {
+		xasprintf(why, "%s = %s is too long: the maximum is %s",
+		    k->name, v, k->max);
+		return -1;
+	}
+	*out = ms;
+	return 0;
+}
+
+/*
+ * Convert v and store it at dst. -1 with *why (caller frees) if refused.
+ * Paths and URLs are never quoted back: a URL may carry credentials.
+ */
+static int
+key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
+{
+	enum log_level level;
+	int b;
+
+	if (*v == '\0' && k->type != TYPE_ZONE && k->type != TYPE_HOURS &&
+	    k->type != TYPE_DATES) {
+		xasprintf(why, "%s: empty value", k->name);
+		return -1;
+	}
+	switch (k->type) {
+	case TYPE_PATH:
+		if (has_control(v, 0)) {
+			xasprintf(why, "%s: the path contains control "
+			    "characters", k->name);
+			return -1;
+		}
+		break;
+	case TYPE_NAME:
+		if (!valid_name(v, CONF_NAME_MAX, "-_")) {
+			xasprintf(why, "%s: invalid name \"%s\": use up to %d "
+			    "letters, digits, '-' and '_'", k->name, v,
+			    CONF_NAME_MAX);
+			return -1;
+		}
+		break;
+	case TYPE_URL:
+		if (has_control(v, 1)) {
+			xasprintf(why, "%s: the URL contains spaces or control "
+			    "characters", k->name);
+			return -1;
+		}
+		break;
+	case TYPE_DURATION:
+		return parse_duration(k, v, dst, why);
+	case TYPE_BOOL:
+		if (parse_bool(v, &b) == -1) {
+			xasprintf(why, "%s: invalid boolean \"%s\": use yes or "
+			    "no", k->name, v);
+			return -1;
+		}
+		*(int *)dst = b;
+		return 0;
+	case TYPE_LEVEL:
+		if (log_parse_level(v, &level) == -1) {
+			xasprintf(why, "%s: unknown level \"%s\": use error, "
+			    "warning, notice, info or debug", k->name, v);
+			return -1;
+		}
+		*(enum log_level *)dst = level;
+		return 0;
+	case TYPE_ZONE:
+	case TYPE_HOURS:
+	case TYPE_DATES:
+		/* Checked once the file is read, see conf_check_strings. */
+		set_string(dst, *v == '\0' ? NULL : v);
+		return 0;
+	}
+	set_string(dst, v);
+	return 0;
+}
+
+static void
+key_default(const struct conf_key *k, void *dst)
+{
+	char *why;
+
+	if (k->def == NULL)
+		return;
+	if (key_parse(k, k->def, dst, &why) == -1)
+		fatal("built-in default of %s: %s", k->name, why);
+}
+
+/* The [daemon] value of a policy key to an account that does not set it. */
+static void
+key_copy(const struct conf_key *k, void *dst, const void *src)
+{
+	switch (k->type) {
+	case TYPE_DURATION:
+		*(int64_t *)dst = *(const int64_t *)src;
+		break;
+	case TYPE_BOOL:
+		*(int *)dst = *(const int *)src;
+		break;
+	case TYPE_LEVEL:
+		*(enum log_level *)dst = *(const enum log_level *)src;
+		break;
+	default:
+		set_string(dst, *(char *const *)src);
+		break;
+	}
+}
+
+static const struct conf_key *
+key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcasecmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	}
+	return NULL;
+}
+
+int
+conf_key_info(size_t i, struct conf_keyinfo *out)
+{
+	static const char *const sections[] = {
+		[SCOPE_DAEMON] = "daemon", [SCOPE_ACCOUNT] = "account",
+		[SCOPE_POLICY] = "daemon account",
+	};
+	const struct conf_key *k;
+
+	if (i >= NKEYS)
+		return -1;
+	k = &conf_keys[i];
+	out->name = k->name;
+	out->sections = sections[k->scope];
+	out->type = conf_type_names[k->type];
+	out->def = k->def;
+	out->min = k->min;
+	out->max = k->max;
+	out->help = k->help;
+	return 0;
+}
+
+/* ---- the structures ---------------------------------------------------- */
+
+static void
+policy_clear(struct conf_policy *p)
+{
+	free(p->timezone);
+	free(p->business_hours);
+	free(p->closed);
+	bizhours_free(p->biz);
+	memset(p, 0, sizeof *p);
+}
+
+static void
+account_clear(struct conf_account *a)
+{
+	free(a->name);
+	free(a->connector);
+	free(a->url);
+	free(a->token_file);
+	free(a->password_file);
+	policy_clear(&a->policy);
+}
+
+void
+conf_free(struct conf *conf)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->naccounts; i++)
+		account_clear(&conf->accounts[i]);
+	free(conf->accounts);
+	policy_clear(&conf->defaults);
+	free(conf->database);
+	free(conf->path);
+	free(conf);
+}
+
+struct conf *
+conf_default(const char *database)
+{
+	struct conf *conf;
+	size_t i;
+
+	conf = xcalloc(1, sizeof *conf);
+	for (i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].scope != SCOPE_ACCOUNT)
+			key_default(&conf_keys[i],
+			    key_target(&conf_keys[i], conf, NULL));
+	}
+	if (database != NULL)
+		set_string(&conf->database, database);
+	return conf;
+}
+
+/* A new account with the built-in defaults of the account-only keys; the
+ * policy is filled in once the whole file is read. */
+static struct conf_account *
+account_add(struct conf *conf, const char *name, int line)
+{
+	struct conf_account *a;
+	size_t i;
+
+	conf->accounts = xreallocarray(conf->accounts, conf->naccounts + 1,
+	    sizeof *conf->accounts);
+	a = &conf->accounts[conf->naccounts++];
+	memset(a, 0, sizeof *a);
+	a->name = xstrdup(name);
+	a->line = line;
+	for (i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].scope == SCOPE_ACCOUNT)
+			key_default(&conf_keys[i],
+			    key_target(&conf_keys[i], conf, a));
+	}
+	return a;
+}
+
+const struct conf_account *
+conf_find_account(const struct conf *conf, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < conf->naccounts; i++) {
+		if (strcmp(conf->accounts[i].name, name) == 0)
+			return &conf->accounts[i];
+	}
+	return NULL;
+}
+
+const struct conf_policy *
+conf_policy_for(const struct conf *conf, const char *name)
+{
+	const struct conf_account *a;
+
+	if ((a = conf_find_account(conf, name)) != NULL)
+		return &a->policy;
+	return &conf->defaults;
+}
+
+/* ---- reading the file -------------------------------------------------- */
+
+static char *
+rstrip(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static char *
+lskip(char *s)
+{
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* Cut an inline comment: ';' after a space, as inih does. */
+static char *
+cut_comment(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
+		}
+	}
+	return rstrip(s);
+}
+
+/* Does inih find a '=' or ':' before any inline comment? */
+static int
+has_separator(const char *s)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '=' || *p == ':')
+			return 1;
+		if (*p == ';' && p > s && isspace((unsigned char)p[-1]))
+			return 0;
+	}
+	return 0;
+}
+
+static const char *
+where_name(struct conf_load *ld, char *buf, size_t len)
+{
+	if (ld->where == WHERE_DAEMON)
+		return "[daemon]";
+	snprintf(buf, len, "[account \"%s\"]",
+	    ld->conf->accounts[ld->conf->naccounts - 1].name);
+	return buf;
+}
+
+static void
+section_daemon(struct conf_load *ld)
+{
+	if (ld->daemon.line != 0)
+		conf_error(ld, ld->lineno, "duplicate [daemon] section, "
+		    "the first is at line %d", ld->daemon.line);
+	else
+		ld->daemon.line = ld->lineno;
+	ld->where = WHERE_DAEMON;
+}
+
+/* s: what follows "account" in the header. */
+static void
+section_account(struct conf_load *ld, char *s)
+{
+	const struct conf_account *prev;
+	struct conf_sect *sc;
+	char *name, *end;
+
+	name = lskip(s);
+	if (*name != '"' || (end = strchr(name + 1, '"')) == NULL ||
+	    *lskip(end + 1) != '\0') {
+		conf_error(ld, ld->lineno, "the account name must be in double "
+		    "quotes: [account \"NAME\"]");
+		return;
+	}
+	name++;
+	*end = '\0';
+	if (!valid_name(name, CONF_NAME_MAX, "-_.")) {
+		conf_error(ld, ld->lineno, "invalid account name \"%s\": use "
+		    "1 to %d letters, digits, '-', '_' or '.'", name,
+		    CONF_NAME_MAX);
+		return;
+	}
+	/* A duplicate is still read, so that errors in it are found too. */
+	if ((prev = conf_find_account(ld->conf, name)) != NULL)
+		conf_error(ld, ld->lineno, "duplicate [account \"%s\"], "
+		    "already defined at line %d", name, prev->line);
+	account_add(ld->conf, name, ld->lineno);
+	ld->sects = xreallocarray(ld->sects, ld->conf->naccounts,
+	    sizeof *ld->sects);
+	sc = &ld->sects[ld->conf->naccounts - 1];
+	memset(sc, 0, sizeof *sc);
+	sc->line = ld->lineno;
+	ld->where = WHERE_ACCOUNT;
+}
+
+/* s: a stripped line starting with '['. */
+static void
+section_header(struct conf_load *ld, char *s)
+{
+	char *end, *name;
+
+	ld->where = WHERE_SKIP;
+	if ((end = strchr(s, ']')) == NULL) {
+		conf_error(ld, ld->lineno, "invalid section header: "
+		    "missing ']'");
+		return;
+	}
+	*end++ = '\0';
+	end = lskip(end);
+	if (*end != '\0' && *end != ';' && *end != '#') {
+		conf_error(ld, ld->lineno, "unexpected text after the "
+		    "section header");
+		return;
+	}
+	name = rstrip(lskip(s + 1));
+	if (strcasecmp(name, "daemon") == 0)
+		section_daemon(ld);
+	else if (strncasecmp(name, "account", 7) == 0 &&
+	    (name[7] == '\0' || name[7] == '"' ||
+	    isspace((unsigned char)name[7])))
+		section_account(ld, name + 7);
+	else
+		conf_error(ld, ld->lineno, "unknown section [%s] "
+		    "(expected [daemon] or [account \"NAME\"])", name);
+}
+
+/* An indented line going on with a multi-line value. */
+static void
+continuation(struct conf_load *ld, char *s)
+{
+	char *v;
+
+	s = cut_comment(s);
+	if (*s == '\0')
+		return;
+	if (*ld->cont == NULL)
+		v = xstrdup(s);
+	else
+		xasprintf(&v, "%s %s", *ld->cont, s);
+	free(*ld->cont);
+	*ld->cont = v;
+}
+
+/* Classify one line: what to hand inih, "" for nothing. */
+static const char *
+lex_line(struct conf_load *ld, char *line, size_t len)
+{
+	char *s;
+
+	if (strlen(line) != len) {
+		ld->cont = NULL;
+		conf_error(ld, ld->lineno, "the line contains a NUL byte");
+		return "";
+	}
+	if (ld->lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	s = rstrip(lskip(line));
+	if (*s == '\0' || *s == ';' || *s == '#') {
+		ld->cont = NULL;
+		return "";
+	}
+	if (ld->cont != NULL && s - line > ld->cont_indent &&
+	    strchr(s, '=') == NULL) {
+		continuation(ld, s);
+		return "";
+	}
+	ld->cont = NULL;
+	ld->indent = (int)(s - line);
+	if (*s == '[') {
+		section_header(ld, s);
+		return "";
+	}
+	if (!has_separator(s)) {
+		conf_error(ld, ld->lineno, "syntax error: expected "
+		    "\"key = value\" or a [section] header");
+		return "";
+	}
+	return s;
+}
+
+static char *
+conf_reader(char *str, int num, void *arg)
+{
+	struct conf_load *ld = arg;
+	const char *s;
+	ssize_t len;
+
+	if (num < 2)
+		return NULL;
+	errno = 0;
+	if ((len = getline(&ld->buf, &ld->bufsz, ld->fp)) == -1) {
+		if (ferror(ld->fp))
+			ld->read_errno = errno != 0 ? errno : EIO;
+		return NULL;
+	}
+	ld->lineno++;
+	if (len > 0 && ld->buf[len - 1] == '\n')
+		ld->buf[--len] = '\0';
+	s = lex_line(ld, ld->buf, (size_t)len);
+	if (strlen(s) > (size_t)num - 2) {
+		conf_error(ld, ld->lineno, "line too long: at most %d "
+		    "characters", num - 2);
+		s = "";
+	}
+	snprintf(str, (size_t)num, "%s\n", s);
+	return str;
+}
+
+/* A key name safe and short enough to quote in a message: something else
+ * may be a secret pasted on a line of its own. */
+static int
+quotable_key(const char *name)
+{
+	return valid_name(name, CONF_KEYNAME_MAX, "-_.");
+}
+
+static int
+secret_key(struct conf_load *ld, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof conf_secret_keys / sizeof conf_secret_keys[0];
+	    i++) {
+		if (strcasecmp(name, conf_secret_keys[i].name) == 0) {
+			conf_error(ld, ld->lineno, "inline secrets are not "
+			    "supported (\"%s\"): put it in a file and set %s",
+			    conf_secret_keys[i].name,
+			    conf_secret_keys[i].instead);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The key exists: may it be in this section, and only once? */
+static int
+key_allowed(struct conf_load *ld, const struct conf_key *k,
+    struct conf_sect *sc, const char *in)
+{
+	int first = sc->keyline[k - conf_keys];
+
+	if (k->scope == SCOPE_DAEMON && ld->where != WHERE_DAEMON) {
+		conf_error(ld, ld->lineno, "key \"%s\" is only valid in "
+		    "[daemon], not in %s", k->name, in);
+		return 0;
+	}
+	if (k->scope == SCOPE_ACCOUNT && ld->where != WHERE_ACCOUNT) {
+		conf_error(ld, ld->lineno, "key \"%s\" is only valid in "
+		    "[account \"NAME\"] sections, not in [daemon]", k->name);
+		return 0;
+	}
+	if (first != 0) {
+		conf_error(ld, ld->lineno, "key \"%s\" given twice in %s, "
+		    "first at line %d", k->name, in, first);
+		return 0;
+	}
+	return 1;
+}
+
+/* The value without the double quotes around it, if any. */
+static char *
+unquote(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n >= 2 && value[0] == '"' && value[n - 1] == '"')
+		return xstrndup(value + 1, n - 2);
+	return xstrdup(value);
+}
+
+/* A multi-line key's continuation lines go to *dst. */
+static void
+expect_continuation(struct conf_load *ld, char **dst)
+{
+	if (dst == &ld->scratch) {
+		free(ld->scratch);
+		ld->scratch = NULL;
+	}
+	ld->cont = dst;
+	ld->cont_indent = ld->indent;
+}
+
+static void
+key_set(struct conf_load *ld, const struct conf_key *k, struct conf_sect *sc,
+    const char *value)
+{
+	struct conf_account *a = NULL;
+	char *v, *why;
+	void *dst;
+
+	if (ld->where == WHERE_ACCOUNT)
+		a = &ld->conf->accounts[ld->conf->naccounts - 1];
+	dst = key_target(k, ld->conf, a);
+	sc->keyline[k - conf_keys] = ld->lineno;
+	v = unquote(value);
+	if (key_parse(k, v, dst, &why) == -1) {
+		sc->bad[k - conf_keys] = 1;
+		conf_error(ld, ld->lineno, "%s", why);
+		free(why);
+		dst = &ld->scratch;
+	}
+	if (k->flags & KEY_MULTILINE)
+		expect_continuation(ld, dst);
+	free(v);
+}
+
+static int
+conf_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_load *ld = arg;
+	const struct conf_key *k;
+	struct conf_sect *sc;
+	char in[CONF_NAME_MAX + 16];
+	const char *where;
+
+	(void)section;	/* inih's copy may be truncated: see section_header */
+	if (secret_key(ld, name) || ld->where == WHERE_SKIP)
+		return 1;
+	if (*name == '\0') {
+		conf_error(ld, ld->lineno, "missing key name before '='");
+		return 1;
+	}
+	if (ld->where == WHERE_NONE) {
+		if (quotable_key(name))
+			conf_error(ld, ld->lineno, "key \"%s\" outside of a "
+			    "section: put it under [daemon] or "
+			    "[account \"NAME\"]", name);
+		else
+			conf_error(ld, ld->lineno, "key outside of a section");
+		return 1;
+	}
+	where = where_name(ld, in, sizeof in);
+	if ((k = key_find(name)) == NULL) {
+		if (quotable_key(name))
+			conf_error(ld, ld->lineno, "unknown key \"%s\" in %s",
+			    name, where);
+		else
+			conf_error(ld, ld->lineno, "invalid key name in %s",
+			    where);
+		return 1;
+	}
+	sc = ld->where == WHERE_DAEMON ? &ld->daemon :
+	    &ld->sects[ld->conf->naccounts - 1];
+	if (key_allowed(ld, k, sc, where))
+		key_set(ld, k, sc, value);
+	else if (k->flags & KEY_MULTILINE)
+		expect_continuation(ld, &ld->scratch);
+	return 1;
+}
+
+/* ---- after the file is read -------------------------------------------- */
+
+/* An error of tz.c or bizhours.c, under the key's name unless it starts
+ * with a key's name already. err is freed. */
+static void
+conf_error_from(struct conf_load *ld, int line, const char *key, char *err)
+{
+	size_t i, n;
+
+	if (err == NULL) {
+		conf_error(ld, line, "%s: invalid value", key);
+		return;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		n = strlen(conf_keys[i].name);
+		if (strncmp(err, conf_keys[i].name, n) == 0 && err[n] == ':') {
+			conf_error(ld, line, "%s", err);
+			free(err);
+			return;
+		}
+	}
+	conf_error(ld, line, "%s: %s", key, err);
+	free(err);
+}
+
+/*
+ * The policy strings a section sets: each valid on its own? Each is
+ * reported at its own line; build_biz puts them together.
+ */
+static void
+check_strings(struct conf_load *ld, struct conf_sect *sc,
+    const struct conf_policy *p)
+{
+	struct bizhours *bh;
+	struct tz *tz;
+	char *err = NULL;
+
+	if (sc->keyline[K_TIMEZONE] != 0 && p->timezone != NULL) {
+		if ((tz = tz_new(p->timezone, &err)) == NULL) {
+			sc->bad[K_TIMEZONE] = 1;
+			conf_error_from(ld, sc->keyline[K_TIMEZONE],
+			    "timezone", err);
+		}
+		tz_free(tz);
+	}
+	if (sc->keyline[K_BUSINESS_HOURS] != 0 && p->business_hours != NULL) {
+		err = NULL;
+		if ((bh = bizhours_new("UTC", p->business_hours, NULL,
+		    &err)) == NULL) {
+			sc->bad[K_BUSINESS_HOURS] = 1;
+			conf_error_from(ld, sc->keyline[K_BUSINESS_HOURS],
+			    "business_hours", err);
+		}
+		bizhours_free(bh);
+	}
+	if (sc->keyline[K_CLOSED] != 0 && p->closed != NULL) {
+		/* Hours known to be valid, so that an error is the dates'. */
+		err = NULL;
+		if ((bh = bizhours_new("UTC", "mon 09:00-17:00", p->closed,
+		    &err)) == NULL) {
+			sc->bad[K_CLOSED] = 1;
+			conf_error_from(ld, sc->keyline[K_CLOSED], "closed",
+			    err);
+		}
+		bizhours_free(bh);
+	}
+}
+
+/* Policy keys the account does not set come from [daemon], also the fact
+ * that their value was refused. */
+static void
+inherit(struct conf_load *ld, struct conf_account *a, struct conf_sect *sc)
+{
+	const struct conf_key *k;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &conf_keys[i];
+		if (k->scope != SCOPE_POLICY || sc->keyline[i] != 0)
+			continue;
+		key_copy(k, key_target(k, ld->conf, a),
+		    key_target(k, ld->conf, NULL));
+		sc->bad[i] = ld->daemon.bad[i];
+	}
+}
+
+/* sla_business_time = yes needs business hours. An account that sets
+ * neither key has [daemon]'s problem, reported there. */
+static void
+check_business_time(struct conf_load *ld, const struct conf_account *a,
+    const struct conf_sect *sc)
+{
+	const struct conf_policy *p = a != NULL ? &a->policy :
+	    &ld->conf->defaults;
+
+	if (!p->sla_business_time || p->business_hours != NULL ||
+	    sc->bad[K_BUSINESS_HOURS])
+		return;
+	if (a == NULL)
+		conf_error(ld, sc->keyline[K_SLA_BUSINESS_TIME],
+		    "sla_business_time = yes needs business_hours in "
+		    "[daemon]");
+	else if (sc->keyline[K_SLA_BUSINESS_TIME] != 0)
+		conf_error(ld, sc->keyline[K_SLA_BUSINESS_TIME],
+		    "sla_business_time = yes needs business_hours in "
+		    "[account \"%s\"]", a->name);
+	else if (sc->keyline[K_BUSINESS_HOURS] != 0)
+		conf_error(ld, sc->keyline[K_BUSINESS_HOURS],
+		    "business_hours is empty but [account \"%s\"] inherits "
+		    "sla_business_time = yes from [daemon] (line %d)",
+		    a->name, ld->daemon.keyline[K_SLA_BUSINESS_TIME]);
+}
+
+static void
+build_biz(struct conf_load *ld, struct conf_policy *p,
+    const struct conf_sect *sc)
+{
+	char *err = NULL;
+	int line;
+
+	if (p->business_hours == NULL || sc->bad[K_TIMEZONE] ||
+	    sc->bad[K_BUSINESS_HOURS] || sc->bad[K_CLOSED])
+		return;
+	p->biz = bizhours_new(p->timezone != NULL ? p->timezone : "UTC",
+	    p->business_hours, p->closed, &err);
+	if (p->biz != NULL)
+		return;
+	/*
+	 * Each part was fine on its own. Report at the section's own line
+	 * (the hours' if it sets them); an account that sets none of the
+	 * three has [daemon]'s problem, reported there.
+	 */
+	if ((line = sc->keyline[K_BUSINESS_HOURS]) == 0 &&
+	    (line = sc->keyline[K_TIMEZONE]) == 0)
+		line = sc->keyline[K_CLOSED];
+	if (line != 0)
+		conf_error_from(ld, line, "business_hours", err);
+	else
+		free(err);
+}
+
+static void
+conf_resolve(struct conf_load *ld)
+{
+	struct conf *conf = ld->conf;
+	struct conf_account *a;
+	struct conf_sect *sc;
+	size_t i;
+
+	check_strings(ld, &ld->daemon, &conf->defaults);
+	check_business_time(ld, NULL, &ld->daemon);
+	build_biz(ld, &conf->defaults, &ld->daemon);
+	for (i = 0; i < conf->naccounts; i++) {
+		a = &conf->accounts[i];
+		sc = &ld->sects[i];
+		check_strings(ld, sc, &a->policy);
+		inherit(ld, a, sc);
+		check_business_time(ld, a, sc);
+		build_biz(ld, &a->policy, sc);
+	}
+}
+
+static void
+conf_parse(struct conf_load *ld)
+{
+	int rc;
+
+	rc = ini_parse_stream(conf_reader, ld, conf_handler, ld);
+	if (ld->read_errno != 0) {
+		conf_error(ld, 0, "cannot read: %s", strerror(ld->read_errno));
+		return;
+	}
+	if (rc == -2)
+		conf_error(ld, 0, "out of memory");
+	else if (rc != 0 && ld->nerrs == 0)
+		/* Not expected: the reader hands inih only lines it takes. */
+		conf_error(ld, rc > 0 ? rc : 0, "syntax error");
+	conf_resolve(ld);
+}
+
+struct conf *
+conf_load(const char *path, struct conf_errors *errs)
+{
+	struct conf_load ld;
+	struct conf_errors ignored;
+	struct conf *conf = NULL;
+
+	if (errs == NULL)
+		errs = &ignored;
+	memset(errs, 0, sizeof *errs);
+	memset(&ld, 0, sizeof ld);
+	ld.path = path;
+	if ((ld.fp = fopen(path, "r")) == NULL)
+		conf_error(&ld, 0, "cannot open: %s", strerror(errno));
+	else {
+		ld.conf = conf_default(NULL);
+		ld.conf->path = xstrdup(path);
+		conf_parse(&ld);
+		fclose(ld.fp);
+	}
+	free(ld.buf);
+	free(ld.sects);
+	free(ld.scratch);
+	if (ld.nerrs > 0) {
+		conf_free(ld.conf);
+		conf_errors_take(&ld, errs);
+	} else
+		conf = ld.conf;
+	if (errs == &ignored)
+		conf_errors_clear(&ignored);
+	return conf;
+}

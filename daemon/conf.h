@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RW_CONF_H
+#define RW_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct bizhours;
+
+/*
+ * The configuration file: INI, parsed with inih. One table of keys (name,
+ * type, default, range, help) in conf.c drives parsing, --check-config and
+ * the documentation.
+ *
+ *   [daemon]            database, log_level, defaults for every policy key
+ *   [account "NAME"]    one monitored brand account
+ *
+ * NAME: 1 to 64 letters, digits, '-', '_' or '.'. An account inherits each
+ * policy key (struct conf_policy) from [daemon] unless it sets it, wherever
+ * the sections are in the file. Errors read "file:line: why"; open and read
+ * failures "file: why". Values of secrets are never quoted in them.
+ */
+
+#define CONF_DEFAULT_PATH	SYSCONFDIR "/replywatch/replywatch.conf"
+#define CONF_DEFAULT_DATABASE	LOCALSTATEDIR "/lib/replywatch/replywatch.db"
+
+/* Settings that [daemon] gives as defaults and an account may override. */
+struct conf_policy {
+	int64_t	 sla_direct_ms;		/* default 1h */
+	int64_t	 sla_broadcast_ms;	/* default 4h */
+	int64_t	 sla_complaint_ms;	/* default 30m */
+	int	 sla_business_time;	/* targets count business time (needs hours) */
+	char	*timezone;		/* IANA name, NULL = none */
+	char	*business_hours;	/* bizhours.h syntax, NULL = none */
+	char	*closed;		/* closed dates, NULL = none */
+	struct bizhours *biz;		/* built from the three above; NULL if no hours */
+};
+
+struct conf_account {
+	char	*name;			/* the local name used in messages' "account" */
+	int	 line;			/* line of its [account "…"] header */
+	char	*connector;		/* NULL until the daemon issue requires it */
+	char	*url;
+	char	*token_file;
+	char	*password_file;
+	int64_t	 poll_interval_ms;	/* default 60s, at least 1s */
+	int64_t	 backfill_ms;		/* default 24h */
+	struct conf_policy policy;
+};
+
+struct conf {
+	char	*path;
+	char	*database;
+	enum log_level log_level;	/* default LOG_LEVEL_INFO */
+	struct conf_policy defaults;	/* from [daemon] */
+	struct conf_account *accounts;	/* array */
+	size_t	 naccounts;
+};
+
+/* Every problem found, each as "file:line: why". */
+struct conf_errors {
+	char	**msgs;
+	size_t	  n;
+};
+
+/* Parse and validate. NULL if any error; then errs lists them all, in order
+ * of line (caller frees with conf_errors_clear). errs is an output: its
+ * previous contents are overwritten, not freed. */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+void conf_free(struct conf *);
+void conf_errors_clear(struct conf_errors *);
+
+/* A configuration with only the built-in defaults and the given database. */
+struct conf *conf_default(const char *database);
+
+/* The account of that name, or NULL. */
+const struct conf_account *conf_find_account(const struct conf *, const char *name);
+
+/* The policy in force for an account name: its own, or [daemon]'s if the
+ * account is not configured. Never NULL. */
+const struct conf_policy *conf_policy_for(const struct conf *, const char *name);
+
+/* The table of keys, for --check-config and documentation. */
+struct conf_keyinfo {
+	const char	*name;
+	const char	*sections;	/* "daemon", "account" or "daemon account" */
+	const char	*type;		/* "duration", "path", "boolean", … */
+	const char	*def;		/* built-in default as written, NULL: none */
+	const char	*min, *max;	/* durations; NULL: no bound */
+	const char	*help;		/* one line */
+};
+
+/* The i-th key (0-based) in *out and 0, or -1 past the last one. */
+int conf_key_info(size_t i, struct conf_keyinfo *out);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RW_STORE_H
+#define RW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "stats.h"
+
+/*
+ * The message store. All SQL lives behind this interface: only the
+ * backend's file (store-sqlite.c) knows SQLite, so another backend can be
+ * added without touching the engine, the CLI or the daemon.
+ *
+ * Writes come in batches: store_begin, any number of store_put_message,
+ * store_commit. The commit recomputes the waits of every conversation the
+ * batch touched and makes messages and waits durable in one transaction.
+ */
+struct store;
+
+#define STORE_CREATE	0x1	/* create the database if it does not exist */
+
+struct store *store_open(const char *path, int flags, char **errstr);
+void	store_close(struct store *);
+/* The schema version this build writes, and the one of the open database. */
+int	store_schema_latest(void);
+int	store_schema_version(struct store *);
+
+int	store_begin(struct store *, char **errstr);
+/* Insert a message, or update the mutable fields (text, url, complaint)
+ * of one already stored. *added: 1 if new, 0 otherwise. */
+int	store_put_message(struct store *, const struct msg *, int *added,
+	    char **errstr);
+int	store_commit(struct store *, char **errstr);
+void	store_rollback(struct store *);
+
+/* Which waits to read: opened_at in [since, until), and not after at. */
+struct store_filter {
+	int64_t		 since_ms;
+	int64_t		 until_ms;
+	int64_t		 at_ms;
+	const char	*account;	/* NULL: all */
+	int		 kind;		/* -1: all, else enum msg_kind */
+	int		 complaints;	/* messages: only complaints */
+	size_t		 limit;		/* messages: 0 = no limit */
+};
+
+typedef void store_wait_fn(const struct stats_wait *, void *arg);
+typedef void store_conversation_fn(const struct stats_conversation *, void *arg);
+int	store_each_wait(struct store *, const struct store_filter *,
+	    store_wait_fn *, void *arg, char **errstr);
+/* Conversations that began with an inbound message inside the window. */
+int	store_each_conversation(struct store *, const struct store_filter *,
+	    store_conversation_fn *, void *arg, char **errstr);
+
+/* An open wait (at the filter's at), for `replywatch pending`. */
+struct store_pending {
+	const char	*platform;
+	const char	*account;
+	enum msg_kind	 kind;
+	const char	*conversation;
+	const char	*author;	/* broadcast: whose wait */
+	int64_t		 opened_ms;
+	int64_t		 complaint_ms;	/* -1: no complaint */
+	int		 inbound;	/* messages waiting */
+	const char	*first_id;	/* the message that opened it */
+	const char	*url;
+	const char	*text;
+};
+typedef void store_pending_fn(const struct store_pending *, void *arg);
+/* Open waits at at_ms, oldest first; since/until are ignored. */
+int	store_each_pending(struct store *, const struct store_filter *,
+	    store_pending_fn *, void *arg, char **errstr);
+
+/* Messages created in [since, until), newest last. */
+typedef void store_msg_fn(const struct msg *, void *arg);
+int	store_each_message(struct store *, const struct store_filter *,
+	    store_msg_fn *, void *arg, char **errstr);
+
+/* Every stored message with this id (in any account unless account is set). */
+int	store_find_message(struct store *, const char *id, const char *account,
+	    store_msg_fn *, void *arg, char **errstr);
+
+/* The messages the engine needs for one conversation: its own and the
+ * outbound replies from other conversations to them (foreign[i] = 1). */
+struct store_conversation {
+	struct msg	*msgs;
+	int		*foreign;
+	size_t		 n;
+};
+int	store_load_conversation(struct store *, const char *platform,
+	    const char *account, enum msg_kind, const char *conversation,
+	    struct store_conversation *out, char **errstr);
+void	store_conversation_clear(struct store_conversation *);
+
+/* For tests and benchmarks: the query plan of the wait query for a window,
+ * one line per plan row, caller frees. */
+char	*store_explain_wait_query(struct store *, const struct store_filter *);
+
+#endif
