@@ -83,6 +83,7 @@ enum stmt_id {
 	S_CONV_ADD,
 	S_CONV_FIRST,
 	S_MSG_ADD,
+	S_MSG_GET,
 	S_MSG_UPDATE,
 	S_MSG_CONV_OF,
 	S_CONV_MSGS,
@@ -108,12 +109,11 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_MSG_ADD] = "INSERT OR IGNORE INTO messages (account_id, msg_id,"
 	    " conv_id, direction, created_ms, author, in_reply_to, complaint,"
 	    " text, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_MSG_GET] = "SELECT conv_id, text, url, complaint FROM messages"
+	    " WHERE account_id = ? AND msg_id = ?",
 	[S_MSG_UPDATE] = "UPDATE messages SET text = ?3, url = ?4,"
 	    " complaint = coalesce(?5, complaint)"
-	    " WHERE account_id = ?1 AND msg_id = ?2"
-	    " AND (text IS NOT ?3 OR url IS NOT ?4"
-	    "      OR (?5 IS NOT NULL AND complaint IS NOT ?5))"
-	    " RETURNING conv_id, (?5 IS NOT NULL AND complaint IS NOT ?5)",
+	    " WHERE account_id = ?1 AND msg_id = ?2",
 	[S_MSG_CONV_OF] = "SELECT m.conv_id, c.kind FROM messages m"
 	    " JOIN conversations c ON c.id = m.conv_id"
 	    " WHERE m.account_id = ? AND m.msg_id = ?",
@@ -331,7 +331,15 @@ load_accounts(struct store *st, char **errstr)
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct account *a;
+		int64_t id = sqlite3_column_int64(s, 0);
+		size_t i;
 
+		/* keep what is cached: callers hold its name strings */
+		for (i = 0; i < st->naccounts; i++)
+			if (st->accounts[i].id == id)
+				break;
+		if (i < st->naccounts)
+			continue;
 		st->accounts = xreallocarray(st->accounts, st->naccounts + 1,
 		    sizeof *st->accounts);
 		a = &st->accounts[st->naccounts++];
@@ -397,14 +405,26 @@ store_close(struct store *st)
 	free(st);
 }
 
+/* An account by row id. Another process (the daemon) may have added it
+ * since the cache was loaded: on a miss, read the new ones once. */
 static const struct account *
-account_by_id(const struct store *st, int64_t id)
+account_by_id(struct store *st, int64_t id)
 {
+	char *err = NULL;
+	int pass;
 	size_t i;
 
-	for (i = 0; i < st->naccounts; i++)
-		if (st->accounts[i].id == id)
-			return &st->accounts[i];
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < st->naccounts; i++)
+			if (st->accounts[i].id == id)
+				return &st->accounts[i];
+		if (pass == 1 || st->in_batch)
+			break;
+		if (load_accounts(st, &err) == -1) {
+			free(err);
+			break;
+		}
+	}
 	return NULL;
 }
 
@@ -556,6 +576,14 @@ touch(struct store *st, int64_t conv_id, int64_t account, int kind)
 	t->kind = kind;
 }
 
+static int
+same_text(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 static void
 bind_complaint(sqlite3_stmt *s, int i, enum msg_complaint c)
 {
@@ -571,10 +599,30 @@ static int
 update_message(struct store *st, int64_t account, const struct msg *m,
     char **errstr)
 {
-	sqlite3_stmt *s = stmt_get(st, S_MSG_UPDATE);
-	int rc;
+	sqlite3_stmt *s = stmt_get(st, S_MSG_GET);
+	int64_t conv;
+	int rc, changed, complaint_changed;
 
 	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, account);
+	sqlite3_bind_text(s, 2, m->id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		goto fail;
+	}
+	conv = sqlite3_column_int64(s, 0);
+	complaint_changed = m->complaint != MSG_COMPLAINT_UNKNOWN &&
+	    (sqlite3_column_type(s, 3) == SQLITE_NULL ||
+	    sqlite3_column_int(s, 3) != (int)m->complaint);
+	changed = complaint_changed ||
+	    !same_text(column_text(s, 1), m->text) ||
+	    !same_text(column_text(s, 2), m->url);
+	sqlite3_reset(s);
+	if (!changed)
+		return 0;
+
+	if ((s = stmt_get(st, S_MSG_UPDATE)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, account);
 	sqlite3_bind_text(s, 2, m->id, -1, SQLITE_STATIC);
@@ -582,13 +630,11 @@ update_message(struct store *st, int64_t account, const struct msg *m,
 	bind_text_or_null(s, 4, m->url);
 	bind_complaint(s, 5, m->complaint);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_int(s, 1))
-		touch(st, sqlite3_column_int64(s, 0), account, m->kind);
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		goto fail;
+	if (complaint_changed)
+		touch(st, conv, account, m->kind);
 	return 0;
 fail:
 	set_err(st, errstr, "cannot update message");
