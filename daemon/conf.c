@@ -23,6 +23,13 @@
 #include "xmalloc.h"
 
 /*
+ * The table conf_keys below (name, section, type, default, bounds, help)
+ * drives parsing, validation, inheritance and conf_key_info.
+ *
+ * Every problem is collected as "file:line: why" and parsing goes on, so
+ * that one run lists them all. Values are quoted back only where that is
+ * safe: never a path, URL or secret.
+ *
  * inih splits "key = value" lines and strips inline comments; everything
  * else is done here. The reader hands inih one physical line at a time and
  * counts them, so the handler always knows the current line. It also reads
@@ -35,6 +42,7 @@
 #define CONF_NAME_MAX	64	/* account names, connector names */
 #define CONF_KEYNAME_MAX 32	/* longer unknown key names are not quoted */
 #define CONF_MAX_ERRORS	100
+#define CONF_SHOW_MAX	80	/* values quoted back in messages are cut */
 
 enum conf_scope {
 	SCOPE_DAEMON,		/* [daemon] only, in struct conf */
@@ -328,11 +336,14 @@ key_target(const struct conf_key *k, struct conf *conf,
 	return base + k->off;
 }
 
+/* v may be *dst itself. */
 static void
 set_string(char **dst, const char *v)
 {
+	char *copy = xstrdup_or_null(v);
+
 	free(*dst);
-	*dst = v == NULL ? NULL : xstrdup(v);
+	*dst = copy;
 }
 
 static int
@@ -343,6 +354,25 @@ has_control(const char *s, int space_too)
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * A value as quoted back in a message: printable ASCII, anything else as
+ * '?', cut after CONF_SHOW_MAX characters.
+ */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < CONF_SHOW_MAX && i + 1 < len; i++)
+		buf[i] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
+	if (s[i] != '\0' && i + 4 <= len) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
 }
 
 /* 1..max characters, each a letter, a digit or one of extra. */
@@ -378,32 +408,33 @@ parse_bool(const char *v, int *out)
 	return -1;
 }
 
+/* q: v as shown in messages. */
 static int
-parse_duration(const struct conf_key *k, const char *v, int64_t *out,
-    char **why)
+parse_duration(const struct conf_key *k, const char *v, const char *q,
+    int64_t *out, char **why)
 {
 	int64_t ms, bound;
 
 	if (timefmt_parse_duration(v, &ms) == -1) {
 		xasprintf(why, "%s: invalid duration \"%s\" "
-		    "(for example 45s, 30m, 1h30m, 2d)", k->name, v);
+		    "(for example 45s, 30m, 1h30m, 2d)", k->name, q);
 		return -1;
 	}
 	if (ms == 0 && (k->flags & KEY_NONZERO)) {
 		xasprintf(why, "%s = %s: a zero SLA target is refused",
-		    k->name, v);
+		    k->name, q);
 		return -1;
 	}
 	if (k->min != NULL && timefmt_parse_duration(k->min, &bound) == 0 &&
 	    ms < bound) {
 		xasprintf(why, "%s = %s is too short: the minimum is %s",
-		    k->name, v, k->min);
+		    k->name, q, k->min);
 		return -1;
 	}
 	if (k->max != NULL && timefmt_parse_duration(k->max, &bound) == 0 &&
 	    ms > bound) {
 		xasprintf(why, "%s = %s is too long: the maximum is %s",
-		    k->name, v, k->max);
+		    k->name, q, k->max);
 		return -1;
 	}
 	*out = ms;
@@ -417,9 +448,11 @@ parse_duration(const struct conf_key *k, const char *v, int64_t *out,
 static int
 key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 {
+	char q[CONF_SHOW_MAX + 4];
 	enum log_level level;
 	int b;
 
+	shown(v, q, sizeof q);
 	if (*v == '\0' && k->type != TYPE_ZONE && k->type != TYPE_HOURS &&
 	    k->type != TYPE_DATES) {
 		xasprintf(why, "%s: empty value", k->name);
@@ -436,7 +469,7 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 	case TYPE_NAME:
 		if (!valid_name(v, CONF_NAME_MAX, "-_")) {
 			xasprintf(why, "%s: invalid name \"%s\": use up to %d "
-			    "letters, digits, '-' and '_'", k->name, v,
+			    "letters, digits, '-' and '_'", k->name, q,
 			    CONF_NAME_MAX);
 			return -1;
 		}
@@ -449,11 +482,11 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 		}
 		break;
 	case TYPE_DURATION:
-		return parse_duration(k, v, dst, why);
+		return parse_duration(k, v, q, dst, why);
 	case TYPE_BOOL:
 		if (parse_bool(v, &b) == -1) {
 			xasprintf(why, "%s: invalid boolean \"%s\": use yes or "
-			    "no", k->name, v);
+			    "no", k->name, q);
 			return -1;
 		}
 		*(int *)dst = b;
@@ -461,7 +494,7 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 	case TYPE_LEVEL:
 		if (log_parse_level(v, &level) == -1) {
 			xasprintf(why, "%s: unknown level \"%s\": use error, "
-			    "warning, notice, info or debug", k->name, v);
+			    "warning, notice, info or debug", k->name, q);
 			return -1;
 		}
 		*(enum log_level *)dst = level;
@@ -469,7 +502,7 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 	case TYPE_ZONE:
 	case TYPE_HOURS:
 	case TYPE_DATES:
-		/* Checked once the file is read, see conf_check_strings. */
+		/* Checked once the file is read, see check_strings. */
 		set_string(dst, *v == '\0' ? NULL : v);
 		return 0;
 	}
@@ -721,7 +754,7 @@ section_account(struct conf_load *ld, char *s)
 {
 	const struct conf_account *prev;
 	struct conf_sect *sc;
-	char *name, *end;
+	char *name, *end, q[CONF_SHOW_MAX + 4];
 
 	name = lskip(s);
 	if (*name != '"' || (end = strchr(name + 1, '"')) == NULL ||
@@ -734,8 +767,8 @@ section_account(struct conf_load *ld, char *s)
 	*end = '\0';
 	if (!valid_name(name, CONF_NAME_MAX, "-_.")) {
 		conf_error(ld, ld->lineno, "invalid account name \"%s\": use "
-		    "1 to %d letters, digits, '-', '_' or '.'", name,
-		    CONF_NAME_MAX);
+		    "1 to %d letters, digits, '-', '_' or '.'",
+		    shown(name, q, sizeof q), CONF_NAME_MAX);
 		return;
 	}
 	/* A duplicate is still read, so that errors in it are found too. */
@@ -755,7 +788,7 @@ section_account(struct conf_load *ld, char *s)
 static void
 section_header(struct conf_load *ld, char *s)
 {
-	char *end, *name;
+	char *end, *name, q[CONF_SHOW_MAX + 4];
 
 	ld->where = WHERE_SKIP;
 	if ((end = strchr(s, ']')) == NULL) {
@@ -779,7 +812,8 @@ section_header(struct conf_load *ld, char *s)
 		section_account(ld, name + 7);
 	else
 		conf_error(ld, ld->lineno, "unknown section [%s] "
-		    "(expected [daemon] or [account \"NAME\"])", name);
+		    "(expected [daemon] or [account \"NAME\"])",
+		    shown(name, q, sizeof q));
 }
 
 /* An indented line going on with a multi-line value. */
@@ -880,9 +914,9 @@ secret_key(struct conf_load *ld, const char *name)
 	for (i = 0; i < sizeof conf_secret_keys / sizeof conf_secret_keys[0];
 	    i++) {
 		if (strcasecmp(name, conf_secret_keys[i].name) == 0) {
-			conf_error(ld, ld->lineno, "inline secrets are not "
-			    "supported (\"%s\"): put it in a file and set %s",
-			    conf_secret_keys[i].name,
+			conf_error(ld, ld->lineno, "key \"%s\": inline "
+			    "secrets are not supported, put the secret in a "
+			    "file and set %s", conf_secret_keys[i].name,
 			    conf_secret_keys[i].instead);
 			return 1;
 		}
@@ -1199,7 +1233,7 @@ conf_load(const char *path, struct conf_errors *errs)
 	memset(errs, 0, sizeof *errs);
 	memset(&ld, 0, sizeof ld);
 	ld.path = path;
-	if ((ld.fp = fopen(path, "r")) == NULL)
+	if ((ld.fp = fopen(path, "re")) == NULL)
 		conf_error(&ld, 0, "cannot open: %s", strerror(errno));
 	else {
 		ld.conf = conf_default(NULL);

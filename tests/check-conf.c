@@ -486,10 +486,10 @@ START_TEST(test_inherit_business_hours)
 	    "business_hours = mon-fri 09:00-17:00\n");
 	ck_assert_ptr_nonnull(conf->defaults.biz);
 	ck_assert_ptr_nonnull(conf->accounts[0].policy.biz);
-	/* Monday 2026-11-23 09:00-10:00 in New York is 14:00-15:00 UTC */
-	ck_assert_int_eq(timefmt_parse_rfc3339("2026-11-23T14:00:00Z",
+	/* Monday 2026-11-23 17:00-18:00 UTC: 12:00-13:00 in New York */
+	ck_assert_int_eq(timefmt_parse_rfc3339("2026-11-23T17:00:00Z",
 	    &from), 0);
-	ck_assert_int_eq(timefmt_parse_rfc3339("2026-11-23T15:00:00Z",
+	ck_assert_int_eq(timefmt_parse_rfc3339("2026-11-23T18:00:00Z",
 	    &to), 0);
 	ck_assert_int_eq(bizhours_between(conf->accounts[0].policy.biz,
 	    from, to), MS_HOUR);
@@ -717,6 +717,8 @@ START_TEST(test_inline_secret)
 	    "secret in a file and set token_file",
 	    "6: key \"api_key\": inline secrets are not supported, put the "
 	    "secret in a file and set token_file",
+	    "7: unknown section [nowhere] (expected [daemon] or "
+	    "[account \"NAME\"])",
 	    "8: key \"access_token\": inline secrets are not supported, put "
 	    "the secret in a file and set token_file", NULL);
 
@@ -784,7 +786,7 @@ END_TEST
 
 START_TEST(test_account_names)
 {
-	char name64[65], *text;
+	char name64[65], *text, *first;
 	struct conf *conf;
 
 	memset(name64, 'n', 64);
@@ -810,10 +812,9 @@ START_TEST(test_account_names)
 	    "[account \"x\" y]\n"
 	    "[account \"x]\n"
 	    "sla_direct = 0\n", name64);
-	expect_errors(text,
-	    "1: invalid account name \"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-	    "nnnnnnnnnnnnnnnnnnnnnnnn\": use 1 to 64 letters, digits, '-', "
-	    "'_' or '.'",
+	xasprintf(&first, "1: invalid account name \"%sn\": use 1 to 64 "
+	    "letters, digits, '-', '_' or '.'", name64);
+	expect_errors(text, first,
 	    "2: invalid account name \"\": use 1 to 64 letters, digits, '-', "
 	    "'_' or '.'",
 	    "3: invalid account name \"a/b\": use 1 to 64 letters, digits, "
@@ -823,12 +824,14 @@ START_TEST(test_account_names)
 	    "6: the account name must be in double quotes: [account \"NAME\"]",
 	    "7: the account name must be in double quotes: [account \"NAME\"]",
 	    NULL);
+	free(first);
 	free(text);
 }
 END_TEST
 
 START_TEST(test_syntax)
 {
+	static const char nul[] = "[daemon]\nsla_direct = 1h\0x\n";
 	char *text, *path, *want;
 	struct conf_errors errs;
 	struct conf *conf;
@@ -837,19 +840,20 @@ START_TEST(test_syntax)
 	expect_errors(
 	    "[daemon]\n"
 	    "log_level\n"
-	    "[account \"a\"\n"
 	    "= 1h\n"
+	    "[account \"a\"\n"
+	    "sla_direct = 0\n"
 	    "[account \"b\"]\n"
 	    "sla_direct ; = 1h\n"
 	    "  = 2h\n",
 	    "2: syntax error: expected \"key = value\" or a [section] header",
-	    "3: invalid section header: missing ']'",
-	    "5: missing key name before '='",
-	    "6: syntax error: expected \"key = value\" or a [section] header",
-	    "7: missing key name before '='", NULL);
+	    "3: missing key name before '='",
+	    "4: invalid section header: missing ']'",
+	    "7: syntax error: expected \"key = value\" or a [section] header",
+	    "8: missing key name before '='", NULL);
 
 	/* a NUL byte */
-	path = write_file("[daemon]\nsla_direct = 1h\0x\n", 25);
+	path = write_file(nul, sizeof nul - 1);
 	ck_assert_ptr_null(conf_load(path, &errs));
 	ck_assert_uint_eq(errs.n, 1);
 	xasprintf(&want, "%s:2: the line contains a NUL byte", path);
@@ -920,7 +924,7 @@ START_TEST(test_continuation)
 	    "[account \"a\"]\n"
 	    "  closed = 2026-12-24,\n"
 	    "     2026-12-25 ; christmas\n"
-	    "\t2026-12-31\n"
+	    "\t\t\t2026-12-31\n"
 	    "  business_hours = mon-fri 09:00-12:30\n"
 	    "                   13:30-17:00;\n"
 	    "                   sat 10:00-14:00\n"
@@ -950,6 +954,26 @@ START_TEST(test_continuation)
 	    "    30m\n",
 	    "3: syntax error: expected \"key = value\" or a [section] header",
 	    NULL);
+}
+END_TEST
+
+START_TEST(test_values_shown)
+{
+	char long_value[101], *text, *want;
+
+	memset(long_value, 'y', sizeof long_value - 1);
+	long_value[sizeof long_value - 1] = '\0';
+	xasprintf(&text,
+	    "[daemon]\n"
+	    "log_level = \x1b[31mred\x7f\n"
+	    "sla_business_time = %s\n", long_value);
+	xasprintf(&want, "3: sla_business_time: invalid boolean \"%.80s...\": "
+	    "use yes or no", long_value);
+	expect_errors(text,
+	    "2: log_level: unknown level \"?[31mred?\": use error, warning, "
+	    "notice, info or debug", want, NULL);
+	free(want);
+	free(text);
 }
 END_TEST
 
@@ -1177,6 +1201,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_inline_secret);
 	tcase_add_test(tc, test_bad_business_hours);
 	tcase_add_test(tc, test_account_names);
+	tcase_add_test(tc, test_values_shown);
 	tcase_add_test(tc, test_many_errors);
 	tcase_add_test(tc, test_too_many_errors);
 	tcase_add_test(tc, test_file_errors);
