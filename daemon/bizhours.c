@@ -19,8 +19,8 @@
  */
 
 #define BIZ_MAX_IV	16		/* opening intervals a day */
-#define BIZ_CACHE_SLOTS	512
-#define BIZ_IDLE_DAYS	3660		/* ~10 years without an opening */
+#define BIZ_CACHE_SLOTS	256		/* local dates cached */
+#define BIZ_IDLE_DAYS	3660		/* 10 years without opening */
 #define BIZ_QUOTE_MAX	64
 #define MIN_PER_DAY	1440
 
@@ -37,7 +37,7 @@ static const char *const day_long_names[7] = {
 };
 
 struct biz_span {
-	int	 start, end;		/* minutes after local midnight */
+	int	 start, end;		/* minutes after midnight */
 };
 
 struct biz_day {
@@ -49,11 +49,11 @@ struct biz_day {
 
 struct bizhours {
 	struct tz	*tz;
-	struct biz_span	 week[7][BIZ_MAX_IV];	/* by wday, 0 = Sunday */
+	struct biz_span	 week[7][BIZ_MAX_IV];	/* 0 = Sunday */
 	int		 nweek[7];
 	int64_t		*closed;		/* sorted local days */
 	size_t		 nclosed;
-	struct biz_day	*cache;			/* BIZ_CACHE_SLOTS */
+	struct biz_day	*cache;		/* made on first use */
 };
 
 static int64_t
@@ -327,8 +327,9 @@ parse_hours(struct bizhours *bh, const char *hours, char **errstr)
 			/* Only a trailing ';' may leave an empty group. */
 			if (semi != NULL || ngroups == 0) {
 				set_err(errstr, "business_hours", hours,
-				    strlen(hours), ngroups == 0 && semi == NULL ?
-				    "no opening hours" : "empty group");
+				    strlen(hours), ngroups == 0 &&
+				    semi == NULL ? "no opening hours" :
+				    "empty group");
 				return -1;
 			}
 			break;
@@ -354,28 +355,36 @@ cmp_day(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Exactly "YYYY-MM-DD", a real date. */
+/* n decimal digits, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* Exactly "YYYY-MM-DD", a real date: its day since 1970-01-01. */
 static int
 parse_date(const char *s, size_t len, int64_t *day)
 {
-	int v[3] = { 0, 0, 0 }, y, m, d;
-	size_t i;
+	int y, m, d, yy, mm, dd;
 
 	if (len != 10 || s[4] != '-' || s[7] != '-')
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (i == 4 || i == 7)
-			continue;
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v[i < 4 ? 0 : i < 7 ? 1 : 2] =
-		    v[i < 4 ? 0 : i < 7 ? 1 : 2] * 10 + (s[i] - '0');
-	}
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31)
+	if ((y = digits(s, 4)) == -1 || (m = digits(s + 5, 2)) == -1 ||
+	    (d = digits(s + 8, 2)) == -1)
 		return -1;
-	*day = timefmt_days_from_civil(v[0], v[1], v[2]);
-	timefmt_civil_from_days(*day, &y, &m, &d);
-	if (y != v[0] || m != v[1] || d != v[2])
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	*day = timefmt_days_from_civil(y, m, d);
+	timefmt_civil_from_days(*day, &yy, &mm, &dd);
+	if (yy != y || mm != m || dd != d)
 		return -1;	/* 2026-02-30 */
 	return 0;
 }
@@ -384,7 +393,7 @@ static int
 parse_closed(struct bizhours *bh, const char *closed, char **errstr)
 {
 	const char *p = closed, *tok;
-	size_t len, cap = 0, n = 0;
+	size_t len, cap = 0, n = 0, i;
 	int64_t day;
 
 	for (;;) {
@@ -411,10 +420,10 @@ parse_closed(struct bizhours *bh, const char *closed, char **errstr)
 	if (n > 0)
 		qsort(bh->closed, n, sizeof(*bh->closed), cmp_day);
 	bh->nclosed = 0;
-	for (len = 0; len < n; len++) {
+	for (i = 0; i < n; i++) {
 		if (bh->nclosed == 0 ||
-		    bh->closed[bh->nclosed - 1] != bh->closed[len])
-			bh->closed[bh->nclosed++] = bh->closed[len];
+		    bh->closed[bh->nclosed - 1] != bh->closed[i])
+			bh->closed[bh->nclosed++] = bh->closed[i];
 	}
 	return 0;
 }
@@ -446,7 +455,6 @@ bizhours_new(const char *zone, const char *hours, const char *closed,
 		bizhours_free(bh);
 		return NULL;
 	}
-	bh->cache = xcalloc(BIZ_CACHE_SLOTS, sizeof(*bh->cache));
 	return bh;
 }
 
@@ -498,7 +506,7 @@ fill_day(struct bizhours *bh, struct biz_day *c, int64_t day)
 	wday = (int)(day - floordiv(day + 4, 7) * 7 + 4);
 	for (i = 0; i < bh->nweek[wday]; i++) {
 		sp = &bh->week[wday][i];
-		/* 24:00 is the next day's 00:00, as tz_from_local normalizes. */
+		/* 24:00 is the next day's 00:00: tz_from_local carries. */
 		a = tz_from_local(bh->tz, y, m, d, sp->start / 60,
 		    sp->start % 60, 0);
 		b = tz_from_local(bh->tz, y, m, d, sp->end / 60,
@@ -520,6 +528,8 @@ day_hours(struct bizhours *bh, int64_t day)
 {
 	struct biz_day *c;
 
+	if (bh->cache == NULL)
+		bh->cache = xcalloc(BIZ_CACHE_SLOTS, sizeof(*bh->cache));
 	c = &bh->cache[day - floordiv(day, BIZ_CACHE_SLOTS) * BIZ_CACHE_SLOTS];
 	if (!c->valid || c->day != day)
 		fill_day(bh, c, day);

@@ -429,7 +429,8 @@ stats_finish(struct stats *s)
 		stats_dist_compute(g->first.v, g->first.n,
 		    &g->pub.first_response);
 	}
-	qsort(s->groups, s->ngroups, sizeof *s->groups, cmp_group);
+	if (s->ngroups > 1)
+		qsort(s->groups, s->ngroups, sizeof *s->groups, cmp_group);
 }
 
 size_t

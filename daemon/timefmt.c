@@ -291,8 +291,8 @@ parse_number(const char **s, int64_t *out)
 int
 timefmt_parse_duration(const char *s, int64_t *ms)
 {
-	int64_t total = 0, n, size;
-	int rank, last = 7;
+	int64_t total = 0, n, size = 1;
+	int rank = 0, last = 7;
 
 	if (s == NULL || parse_number(&s, &n) == -1)
 		return -1;
@@ -331,7 +331,7 @@ timefmt_format_duration(int64_t ms, char *buf, size_t len)
 		return;
 	if (ms < 0) {
 		sign = "-";
-		a = (uint64_t)-(ms + 1) + 1;	/* no overflow at INT64_MIN */
+		a = (uint64_t)-(ms + 1) + 1;	/* even INT64_MIN */
 	} else
 		a = (uint64_t)ms;
 	secs = a / 1000;

@@ -19,17 +19,18 @@
  * makes these functions unsafe to call from several threads at once.
  *
  * Asking glibc is slow (tzset() reads the zone file each time TZ changes),
- * so each struct tz keeps a direct-mapped cache of UTC offsets: for each UTC
- * day, the offset at its start, the offset at its end and, when they differ,
- * the second of the change. Blocks of TZ_BLOCK_DAYS days are filled with one
- * TZ switch. Everything else is calendar arithmetic. A day with two changes
- * that cancel out is not seen; the tz database has none since 1970.
+ * so each struct tz keeps a direct-mapped cache of its UTC offsets, in
+ * chunks of TZ_CHUNK_DAYS UTC days: the offset at the chunk's start and the
+ * changes within it. A chunk is filled with one TZ switch, sampling the
+ * offset at each UTC midnight and finding each change to the second. Two
+ * changes within one UTC day that cancel out are not seen; the tz database
+ * has none. Everything else is calendar arithmetic.
  */
 
 #define TZ_DEFAULT_DIR	"/usr/share/zoneinfo"
 #define TZ_NAME_MAX	128
-#define TZ_BLOCK_DAYS	32
-#define TZ_CACHE_SLOTS	64
+#define TZ_CHUNK_DAYS	256
+#define TZ_CACHE_SLOTS	64		/* 64 * 256 days: 44 years */
 
 /* Instants handed to glibc stay within years 1..9999. */
 #define TZ_SEC_MIN	INT64_C(-62135596800)
@@ -37,27 +38,28 @@
 
 #define SEC_PER_DAY	INT64_C(86400)
 
-struct tz_day {
-	int32_t	 off_start;	/* seconds east of UTC at 00:00:00 UTC */
-	int32_t	 off_end;	/* ... at the next day's 00:00:00 UTC */
-	int64_t	 change;	/* first second with off_end, if they differ */
+struct tz_change {
+	int64_t	 at;		/* from this second on ... */
+	int32_t	 off;		/* ... this offset east of UTC */
 };
 
-struct tz_block {
-	int	 valid;
-	int64_t	 block;		/* day / TZ_BLOCK_DAYS */
-	struct tz_day day[TZ_BLOCK_DAYS];
+struct tz_chunk {
+	int		 valid;
+	int64_t		 chunk;		/* day / TZ_CHUNK_DAYS */
+	int32_t		 off;		/* offset at its start */
+	size_t		 n, cap;
+	struct tz_change *changes;	/* ascending */
 };
 
 struct tz {
-	char	*name;
-	char	*tzenv;		/* ":/usr/share/zoneinfo/Europe/Berlin" */
-	int	 utc;		/* fixed at offset 0, glibc never asked */
-	struct tz_block *cache;	/* TZ_CACHE_SLOTS */
+	char		*name;
+	char		*tzenv;		/* ":" and the file path */
+	int		 utc;		/* offset 0, glibc not asked */
+	struct tz_chunk	*cache;		/* TZ_CACHE_SLOTS */
 };
 
 struct tz_probe {
-	char	*saved;		/* previous TZ, NULL if it was unset */
+	char	*saved;		/* previous TZ, NULL if unset */
 };
 
 static int64_t
@@ -154,8 +156,14 @@ tz_new(const char *name, char **errstr)
 void
 tz_free(struct tz *tz)
 {
+	int i;
+
 	if (tz == NULL)
 		return;
+	if (tz->cache != NULL) {
+		for (i = 0; i < TZ_CACHE_SLOTS; i++)
+			free(tz->cache[i].changes);
+	}
 	free(tz->name);
 	free(tz->tzenv);
 	free(tz->cache);
@@ -229,58 +237,85 @@ probe_change(int64_t lo, int64_t hi, int32_t off)
 }
 
 static void
-fill_block(struct tz *tz, struct tz_block *b, int64_t block)
+add_change(struct tz_chunk *c, int64_t at, int32_t off)
 {
-	struct tz_probe pr;
-	int32_t off[TZ_BLOCK_DAYS + 1];
-	int64_t t0 = block * TZ_BLOCK_DAYS * SEC_PER_DAY;
-	int i;
-
-	tz_probe_begin(tz, &pr);
-	for (i = 0; i <= TZ_BLOCK_DAYS; i++)
-		off[i] = probe_offset(t0 + i * SEC_PER_DAY);
-	for (i = 0; i < TZ_BLOCK_DAYS; i++) {
-		b->day[i].off_start = off[i];
-		b->day[i].off_end = off[i + 1];
-		b->day[i].change = off[i] == off[i + 1] ? INT64_MAX :
-		    probe_change(t0 + i * SEC_PER_DAY,
-		    t0 + (i + 1) * SEC_PER_DAY, off[i]);
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 4;
+		c->changes = xreallocarray(c->changes, c->cap,
+		    sizeof(*c->changes));
 	}
-	tz_probe_end(&pr);
-	b->block = block;
-	b->valid = 1;
+	c->changes[c->n].at = at;
+	c->changes[c->n].off = off;
+	c->n++;
 }
 
-static const struct tz_day *
-day_info(struct tz *tz, int64_t t)
+static void
+fill_chunk(struct tz *tz, struct tz_chunk *c, int64_t chunk)
 {
-	int64_t day, block;
-	struct tz_block *b;
-	int slot;
+	struct tz_probe pr;
+	int64_t t0 = chunk * TZ_CHUNK_DAYS * SEC_PER_DAY, t;
+	int32_t prev, off;
+	int i;
 
+	c->valid = 1;
+	c->chunk = chunk;
+	c->n = 0;
+	tz_probe_begin(tz, &pr);
+	prev = c->off = probe_offset(t0);
+	for (i = 1; i <= TZ_CHUNK_DAYS; i++) {
+		t = t0 + i * SEC_PER_DAY;
+		if ((off = probe_offset(t)) == prev)
+			continue;
+		add_change(c, probe_change(t - SEC_PER_DAY, t, prev), off);
+		prev = off;
+	}
+	tz_probe_end(&pr);
+}
+
+static const struct tz_chunk *
+get_chunk(struct tz *tz, int64_t chunk)
+{
+	struct tz_chunk *c;
+
+	c = &tz->cache[chunk - floordiv(chunk, TZ_CACHE_SLOTS) *
+	    TZ_CACHE_SLOTS];
+	if (!c->valid || c->chunk != chunk)
+		fill_chunk(tz, c, chunk);
+	return c;
+}
+
+static int64_t
+clamp_sec(int64_t t)
+{
 	if (t < TZ_SEC_MIN)
-		t = TZ_SEC_MIN;
+		return TZ_SEC_MIN;
 	if (t > TZ_SEC_MAX)
-		t = TZ_SEC_MAX;
-	day = floordiv(t, SEC_PER_DAY);
-	block = floordiv(day, TZ_BLOCK_DAYS);
-	slot = (int)(block - floordiv(block, TZ_CACHE_SLOTS) * TZ_CACHE_SLOTS);
-	b = &tz->cache[slot];
-	if (!b->valid || b->block != block)
-		fill_block(tz, b, block);
-	return &b->day[day - block * TZ_BLOCK_DAYS];
+		return TZ_SEC_MAX;
+	return t;
+}
+
+static int64_t
+chunk_of(int64_t t)
+{
+	return floordiv(floordiv(clamp_sec(t), SEC_PER_DAY), TZ_CHUNK_DAYS);
 }
 
 /* Seconds east of UTC at second t. */
 static int32_t
 offset_at(struct tz *tz, int64_t t)
 {
-	const struct tz_day *d;
+	const struct tz_chunk *c;
+	int32_t off;
+	size_t i;
 
 	if (tz->utc)
 		return 0;
-	d = day_info(tz, t);
-	return t < d->change ? d->off_start : d->off_end;
+	t = clamp_sec(t);
+	c = get_chunk(tz, chunk_of(t));
+	off = c->off;
+	for (i = 0; i < c->n && c->changes[i].at <= t; i++)
+		off = c->changes[i].off;
+	return off;
 }
 
 /* The offset change in [lo, hi]: its second. Used for gaps, where offsets
@@ -288,14 +323,16 @@ offset_at(struct tz *tz, int64_t t)
 static int64_t
 change_between(struct tz *tz, int64_t lo, int64_t hi)
 {
-	const struct tz_day *d;
-	int64_t day, last = floordiv(hi, SEC_PER_DAY);
+	const struct tz_chunk *c;
+	int64_t chunk, last = chunk_of(hi);
+	size_t i;
 
-	for (day = floordiv(lo, SEC_PER_DAY); day <= last; day++) {
-		d = day_info(tz, day * SEC_PER_DAY);
-		if (d->change != INT64_MAX && d->change >= lo &&
-		    d->change <= hi)
-			return d->change;
+	for (chunk = chunk_of(lo); chunk <= last; chunk++) {
+		c = get_chunk(tz, chunk);
+		for (i = 0; i < c->n; i++) {
+			if (c->changes[i].at >= lo && c->changes[i].at <= hi)
+				return c->changes[i].at;
+		}
 	}
 	return hi;
 }
