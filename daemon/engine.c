@@ -47,6 +47,7 @@ engine_action_name(enum engine_action a)
 
 /* Working state of one computation. */
 struct run {
+	enum msg_kind		 kind;
 	struct engine_msg	*msgs;
 	size_t			 n;
 	struct engine_result	*res;
@@ -65,7 +66,7 @@ wait_open(struct run *r, size_t i)
 
 	res->waits = xreallocarray(res->waits, res->nwaits + 1, sizeof *w);
 	w = &res->waits[res->nwaits];
-	w->author = m->author;
+	w->author = r->kind == MSG_BROADCAST ? m->author : NULL;
 	w->opened_ms = m->created_ms;
 	w->closed_ms = ENGINE_OPEN;
 	w->complaint_ms = ENGINE_NONE;
@@ -276,7 +277,7 @@ void
 engine_compute(enum msg_kind kind, struct engine_msg *msgs, size_t n,
     struct engine_result *out)
 {
-	struct run r = { .msgs = msgs, .n = n, .res = out };
+	struct run r = { .kind = kind, .msgs = msgs, .n = n, .res = out };
 	size_t i;
 
 	memset(out, 0, sizeof *out);

@@ -172,7 +172,8 @@ msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* NUL inside strings is allowed here so that the error names the field */
+	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	if (obj == NULL) {
 		xasprintf(errstr, "invalid JSON at column %d: %s", jerr.column,
 		    jerr.text);

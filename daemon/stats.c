@@ -307,9 +307,15 @@ stats_sla(const struct conf_policy *pol, enum msg_kind kind, int complaint,
 	else
 		target = kind == MSG_DIRECT ? pol->sla_direct_ms :
 		    pol->sla_broadcast_ms;
-	if (pol->sla_business_time && pol->biz != NULL)
-		deadline = bizhours_add(pol->biz, opened_ms, target);
-	else
+	/* In business time the deadline is the last instant at which no
+	 * more than the target has passed: a budget used up at Friday's
+	 * closing time falls due when business resumes on Monday, so a
+	 * reply on Saturday still meets it. */
+	if (pol->sla_business_time && pol->biz != NULL) {
+		deadline = bizhours_add(pol->biz, opened_ms, target + 1);
+		if (deadline != INT64_MAX)
+			deadline--;
+	} else
 		deadline = opened_ms + target;
 	if (target_ms != NULL)
 		*target_ms = target;
