@@ -8,7 +8,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PACKAGES="gcc make autoconf automake pkg-config tzdata python3 time
- libuv1-dev libcurl4-openssl-dev libsqlite3-dev libjansson-dev libinih-dev
+ libuv1-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libinih-dev
+ libunistring-dev
  check libsubunit-dev"
 
 install_missing() {

@@ -60,27 +60,27 @@ pending_compute(const struct pending_out *po, const struct store_pending *p,
 static void
 pending_json(const struct store_pending *p, const struct pending_row *r)
 {
-	json_t *o = json_object();
+	cJSON *o = cJSON_CreateObject();
 
-	json_object_set_new(o, "platform", json_string(p->platform));
-	json_object_set_new(o, "account", json_string(p->account));
-	json_object_set_new(o, "kind", json_string(msg_kind_name(p->kind)));
-	json_object_set_new(o, "conversation", json_string(p->conversation));
-	json_object_set_new(o, "author", p->author ? json_string(p->author) :
-	    json_null());
-	json_object_set_new(o, "opened_at", json_string(r->opened));
-	json_object_set_new(o, "age_seconds", json_seconds(r->age_ms));
-	json_object_set_new(o, "messages", json_integer(p->inbound));
-	json_object_set_new(o, "complaint", json_boolean(p->complaint_ms >= 0));
-	json_object_set_new(o, "sla_target_seconds", json_seconds(r->target_ms));
-	json_object_set_new(o, "sla_deadline", json_string(r->deadline));
-	json_object_set_new(o, "sla", json_string(stats_sla_name(r->sla)));
-	json_object_set_new(o, "first_id", json_string(p->first_id));
-	json_object_set_new(o, "url", p->url ? json_string(p->url) : json_null());
-	json_object_set_new(o, "text", p->text ? json_string(p->text) :
-	    json_null());
+	cJSON_AddItemToObject(o, "platform", cJSON_CreateString(p->platform));
+	cJSON_AddItemToObject(o, "account", cJSON_CreateString(p->account));
+	cJSON_AddItemToObject(o, "kind", cJSON_CreateString(msg_kind_name(p->kind)));
+	cJSON_AddItemToObject(o, "conversation", cJSON_CreateString(p->conversation));
+	cJSON_AddItemToObject(o, "author", p->author ? cJSON_CreateString(p->author) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "opened_at", cJSON_CreateString(r->opened));
+	cJSON_AddItemToObject(o, "age_seconds", json_seconds(r->age_ms));
+	cJSON_AddItemToObject(o, "messages", cJSON_CreateNumber(p->inbound));
+	cJSON_AddItemToObject(o, "complaint", cJSON_CreateBool(p->complaint_ms >= 0));
+	cJSON_AddItemToObject(o, "sla_target_seconds", json_seconds(r->target_ms));
+	cJSON_AddItemToObject(o, "sla_deadline", cJSON_CreateString(r->deadline));
+	cJSON_AddItemToObject(o, "sla", cJSON_CreateString(stats_sla_name(r->sla)));
+	cJSON_AddItemToObject(o, "first_id", cJSON_CreateString(p->first_id));
+	cJSON_AddItemToObject(o, "url", p->url ? cJSON_CreateString(p->url) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "text", p->text ? cJSON_CreateString(p->text) :
+	    cJSON_CreateNull());
 	json_print(stdout, o, 1);
-	json_decref(o);
+	cJSON_Delete(o);
 }
 
 static void

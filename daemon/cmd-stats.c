@@ -73,77 +73,77 @@ feed_conversation(const struct stats_conversation *c, void *arg)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static json_t *
+static cJSON *
 json_dist(const struct stats_dist *d)
 {
-	json_t *o;
+	cJSON *o;
 
 	if (d->count == 0)
-		return json_null();
-	o = json_object();
-	json_object_set_new(o, "count", json_integer((json_int_t)d->count));
-	json_object_set_new(o, "p50", json_seconds(d->p50));
-	json_object_set_new(o, "p90", json_seconds(d->p90));
-	json_object_set_new(o, "p99", json_seconds(d->p99));
-	json_object_set_new(o, "mean", json_real(d->mean / 1000.0));
-	json_object_set_new(o, "max", json_seconds(d->max));
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "count", cJSON_CreateNumber((double)d->count));
+	cJSON_AddItemToObject(o, "p50", json_seconds(d->p50));
+	cJSON_AddItemToObject(o, "p90", json_seconds(d->p90));
+	cJSON_AddItemToObject(o, "p99", json_seconds(d->p99));
+	cJSON_AddItemToObject(o, "mean", cJSON_CreateNumber(d->mean / 1000.0));
+	cJSON_AddItemToObject(o, "max", json_seconds(d->max));
 	return o;
 }
 
-static json_t *
+static cJSON *
 json_ms_or_null(int64_t ms)
 {
-	return ms < 0 ? json_null() : json_seconds(ms);
+	return ms < 0 ? cJSON_CreateNull() : json_seconds(ms);
 }
 
-static json_t *
+static cJSON *
 json_group(const struct stats_group *g)
 {
-	json_t *o = json_object(), *sla;
+	cJSON *o = cJSON_CreateObject(), *sla;
 	int i;
 
 	for (i = 0; i < STATS_NDIMS; i++)
 		if (g->key[i] != NULL)
-			json_object_set_new(o, stats_dim_name(i),
-			    json_string(g->key[i]));
-	json_object_set_new(o, "waits", json_integer((json_int_t)g->waits));
-	json_object_set_new(o, "answered", json_integer((json_int_t)g->answered));
-	json_object_set_new(o, "unanswered",
-	    json_integer((json_int_t)g->unanswered));
-	json_object_set_new(o, "oldest_unanswered_seconds",
+			cJSON_AddItemToObject(o, stats_dim_name(i),
+			    cJSON_CreateString(g->key[i]));
+	cJSON_AddItemToObject(o, "waits", cJSON_CreateNumber((double)g->waits));
+	cJSON_AddItemToObject(o, "answered", cJSON_CreateNumber((double)g->answered));
+	cJSON_AddItemToObject(o, "unanswered",
+	    cJSON_CreateNumber((double)g->unanswered));
+	cJSON_AddItemToObject(o, "oldest_unanswered_seconds",
 	    json_ms_or_null(g->oldest_unanswered_ms));
-	json_object_set_new(o, "reply_seconds", json_dist(&g->reply));
-	json_object_set_new(o, "reply_business_seconds", g->has_business ?
-	    json_dist(&g->reply_business) : json_null());
-	json_object_set_new(o, "first_response_seconds",
+	cJSON_AddItemToObject(o, "reply_seconds", json_dist(&g->reply));
+	cJSON_AddItemToObject(o, "reply_business_seconds", g->has_business ?
+	    json_dist(&g->reply_business) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "first_response_seconds",
 	    json_dist(&g->first_response));
-	sla = json_object();
-	json_object_set_new(sla, "target_seconds",
+	sla = cJSON_CreateObject();
+	cJSON_AddItemToObject(sla, "target_seconds",
 	    json_ms_or_null(g->sla.target_ms));
-	json_object_set_new(sla, "complaint_target_seconds",
+	cJSON_AddItemToObject(sla, "complaint_target_seconds",
 	    json_ms_or_null(g->sla.complaint_target_ms));
-	json_object_set_new(sla, "met", json_integer((json_int_t)g->sla.met));
-	json_object_set_new(sla, "breached",
-	    json_integer((json_int_t)g->sla.breached));
-	json_object_set_new(sla, "pending",
-	    json_integer((json_int_t)g->sla.pending));
-	json_object_set_new(o, "sla", sla);
+	cJSON_AddItemToObject(sla, "met", cJSON_CreateNumber((double)g->sla.met));
+	cJSON_AddItemToObject(sla, "breached",
+	    cJSON_CreateNumber((double)g->sla.breached));
+	cJSON_AddItemToObject(sla, "pending",
+	    cJSON_CreateNumber((double)g->sla.pending));
+	cJSON_AddItemToObject(o, "sla", sla);
 	return o;
 }
 
 static void
-json_time(json_t *o, const char *key, int64_t ms)
+json_time(cJSON *o, const char *key, int64_t ms)
 {
 	char buf[TIMEFMT_RFC3339_LEN];
 
 	timefmt_format_rfc3339(ms, buf, sizeof buf);
-	json_object_set_new(o, key, json_string(buf));
+	cJSON_AddItemToObject(o, key, cJSON_CreateString(buf));
 }
 
 static int
 print_json(const struct stats_opts *o, const struct stats *s)
 {
-	json_t *root = json_object(), *groups = json_array();
+	cJSON *root = cJSON_CreateObject(), *groups = cJSON_CreateArray();
 	size_t i;
 	int rc;
 
@@ -151,10 +151,10 @@ print_json(const struct stats_opts *o, const struct stats *s)
 	json_time(root, "since", o->since_ms);
 	json_time(root, "until", o->until_ms);
 	for (i = 0; i < stats_ngroups(s); i++)
-		json_array_append_new(groups, json_group(stats_group(s, i)));
-	json_object_set_new(root, "groups", groups);
+		cJSON_AddItemToArray(groups, json_group(stats_group(s, i)));
+	cJSON_AddItemToObject(root, "groups", groups);
 	rc = json_print(stdout, root, 0);
-	json_decref(root);
+	cJSON_Delete(root);
 	return rc;
 }
 

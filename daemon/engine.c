@@ -9,14 +9,26 @@
 #include "xmalloc.h"
 
 #define NO_WAIT SIZE_MAX
+#define SLOT_CLOSED SIZE_MAX
 
-static int
-strcmp_null(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return (a != NULL) - (b != NULL);
-	return strcmp(a, b);
-}
+/* An author's open wait (broadcast), in a small open-addressing table. */
+struct slot {
+	const char	*author;	/* NULL key is kept as "" */
+	size_t		 wait;
+};
+
+struct engine {
+	enum msg_kind		 kind;
+	struct engine_result	 res;
+	size_t			 direct_open;	/* direct: the open wait */
+	struct slot		*slots;		/* broadcast: author -> open wait */
+	size_t			 nslots, nused;
+	/* the messages of the current feed, and their ids for in_reply_to */
+	struct engine_msg	*msgs;
+	size_t			 n;
+	size_t			*by_id;
+	size_t			 nby_id;
+};
 
 int
 engine_msg_cmp(const void *pa, const void *pb)
@@ -45,99 +57,205 @@ engine_action_name(enum engine_action a)
 	}
 }
 
-/* Working state of one computation. */
-struct run {
-	enum msg_kind		 kind;
-	struct engine_msg	*msgs;
-	size_t			 n;
-	struct engine_result	*res;
-	size_t			*by_id;		/* own messages sorted by id */
-	size_t			 nby_id;
-	size_t			*author_of;	/* per message: author number */
-	size_t			*open_of;	/* per author number: open wait */
-};
-
-static size_t
-wait_open(struct run *r, size_t i)
+struct engine *
+engine_new(enum msg_kind kind)
 {
-	struct engine_result *res = r->res;
-	struct engine_msg *m = &r->msgs[i];
-	struct engine_wait *w;
+	struct engine *e = xcalloc(1, sizeof *e);
 
-	res->waits = xreallocarray(res->waits, res->nwaits + 1, sizeof *w);
-	w = &res->waits[res->nwaits];
-	w->author = r->kind == MSG_BROADCAST ? m->author : NULL;
-	w->opened_ms = m->created_ms;
-	w->closed_ms = ENGINE_OPEN;
-	w->complaint_ms = ENGINE_NONE;
-	w->open_ref = m->ref;
-	w->close_ref = -1;
-	w->inbound = 0;
-	return res->nwaits++;
+	e->kind = kind;
+	e->direct_open = NO_WAIT;
+	e->res.first_ms = ENGINE_NONE;
+	e->res.first_response_ms = ENGINE_NONE;
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	engine_result_clear(&e->res);
+	free(e->slots);
+	free(e->by_id);
+	free(e);
+}
+
+const struct engine_result *
+engine_result(const struct engine *e)
+{
+	return &e->res;
+}
+
+void
+engine_resume(struct engine *e, int64_t first_ms, int first_inbound,
+    int64_t first_response_ms)
+{
+	e->res.first_ms = first_ms;
+	e->res.first_inbound = first_inbound;
+	e->res.first_response_ms = first_response_ms;
+}
+
+/* ---- the open waits by author ----------------------------------------------- */
+
+static uint64_t
+hash_author(const char *p)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; p != NULL && *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static int
+same_author(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static struct slot *
+slot_find(struct engine *e, const char *author)
+{
+	size_t i;
+
+	if (e->nslots == 0)
+		return NULL;
+	i = hash_author(author) & (e->nslots - 1);
+	while (e->slots[i].wait != 0) {
+		if (same_author(e->slots[i].author, author))
+			return &e->slots[i];
+		i = (i + 1) & (e->nslots - 1);
+	}
+	return &e->slots[i];	/* an empty one */
+}
+
+static void slot_grow(struct engine *);
+
+/* The open wait of an author (broadcast) or of the conversation (direct). */
+static size_t
+open_wait_of(struct engine *e, const char *author)
+{
+	struct slot *s;
+
+	if (e->kind == MSG_DIRECT)
+		return e->direct_open;
+	s = slot_find(e, author);
+	/* slot.wait holds index + 1: 0 is an empty slot, SLOT_CLOSED an
+	 * author whose wait was closed */
+	return s == NULL || s->wait == 0 || s->wait == SLOT_CLOSED ? NO_WAIT :
+	    s->wait - 1;
 }
 
 static void
-wait_add_inbound(struct run *r, size_t w, size_t i)
+set_open_wait(struct engine *e, const char *author, size_t w)
 {
-	struct engine_wait *wait = &r->res->waits[w];
-	const struct engine_msg *m = &r->msgs[i];
+	struct slot *s;
 
+	if (e->kind == MSG_DIRECT) {
+		e->direct_open = w;
+		return;
+	}
+	if ((e->nused + 1) * 2 > e->nslots)
+		slot_grow(e);
+	s = slot_find(e, author);
+	if (s->wait == 0)
+		e->nused++;
+	if (w == NO_WAIT) {
+		/* keep the slot as a closed marker: probing stays intact */
+		s->author = author;
+		s->wait = SLOT_CLOSED;
+		return;
+	}
+	s->author = author;
+	s->wait = w + 1;
+}
+
+static void
+slot_grow(struct engine *e)
+{
+	struct slot *old = e->slots;
+	size_t i, n = e->nslots;
+
+	e->nslots = n ? n * 2 : 16;
+	e->slots = xcalloc(e->nslots, sizeof *e->slots);
+	e->nused = 0;
+	for (i = 0; i < n; i++) {
+		if (old[i].wait == 0)
+			continue;
+		*slot_find(e, old[i].author) = old[i];
+		e->nused++;
+	}
+	free(old);
+}
+
+/* ---- steps -------------------------------------------------------------------- */
+
+static size_t
+wait_add(struct engine *e, const struct engine_wait *w)
+{
+	struct engine_result *res = &e->res;
+
+	res->waits = xreallocarray(res->waits, res->nwaits + 1, sizeof *w);
+	res->waits[res->nwaits] = *w;
+	return res->nwaits++;
+}
+
+void
+engine_resume_wait(struct engine *e, const struct engine_wait *w)
+{
+	struct engine_wait copy = *w;
+
+	copy.changed = 0;
+	set_open_wait(e, w->author, wait_add(e, &copy));
+}
+
+static void
+record(struct engine *e, size_t i, enum engine_action a, size_t w)
+{
+	e->res.actions[i] = a;
+	e->res.wait_of[i] = w;
+}
+
+static void
+step_inbound(struct engine *e, size_t i)
+{
+	const struct engine_msg *m = &e->msgs[i];
+	const char *author = e->kind == MSG_BROADCAST ? m->author : NULL;
+	size_t w = open_wait_of(e, author);
+	struct engine_wait *wait;
+
+	if (w == NO_WAIT) {
+		struct engine_wait nw = {
+			.author = author, .opened_ms = m->created_ms,
+			.closed_ms = ENGINE_OPEN, .complaint_ms = ENGINE_NONE,
+			.open_ref = m->ref, .close_ref = -1, .store_id = -1,
+		};
+
+		w = wait_add(e, &nw);
+		set_open_wait(e, author, w);
+		record(e, i, ENGINE_ACT_OPEN, w);
+	} else
+		record(e, i, ENGINE_ACT_JOIN, w);
+	wait = &e->res.waits[w];
 	wait->inbound++;
+	wait->changed = 1;
 	if (m->complaint && wait->complaint_ms == ENGINE_NONE)
 		wait->complaint_ms = m->created_ms;
 }
 
 static void
-wait_close(struct run *r, size_t w, size_t i)
+close_wait(struct engine *e, size_t i, const char *author, size_t w)
 {
-	struct engine_result *res = r->res;
-	const struct engine_msg *m = &r->msgs[i];
+	struct engine_result *res = &e->res;
+	const struct engine_msg *m = &e->msgs[i];
 
 	res->waits[w].closed_ms = m->created_ms;
 	res->waits[w].close_ref = m->ref;
+	res->waits[w].changed = 1;
+	set_open_wait(e, author, NO_WAIT);
+	record(e, i, ENGINE_ACT_CLOSE, w);
 	if (res->first_inbound && res->first_response_ms == ENGINE_NONE)
 		res->first_response_ms = m->created_ms;
-}
-
-static void
-record(struct run *r, size_t i, enum engine_action a, size_t w)
-{
-	r->res->actions[i] = a;
-	r->res->wait_of[i] = w;
-}
-
-/* Inbound: join the open wait of its key, or open one. */
-static void
-step_inbound(struct run *r, size_t i, size_t *open)
-{
-	if (*open != NO_WAIT) {
-		wait_add_inbound(r, *open, i);
-		record(r, i, ENGINE_ACT_JOIN, *open);
-		return;
-	}
-	*open = wait_open(r, i);
-	wait_add_inbound(r, *open, i);
-	record(r, i, ENGINE_ACT_OPEN, *open);
-}
-
-static void
-compute_direct(struct run *r)
-{
-	size_t i, open = NO_WAIT;
-
-	for (i = 0; i < r->n; i++) {
-		if (r->msgs[i].foreign)
-			continue;
-		if (r->msgs[i].direction == MSG_INBOUND) {
-			step_inbound(r, i, &open);
-			continue;
-		}
-		if (open == NO_WAIT)
-			continue;
-		wait_close(r, open, i);
-		record(r, i, ENGINE_ACT_CLOSE, open);
-		open = NO_WAIT;
-	}
 }
 
 static int
@@ -149,157 +267,125 @@ cmp_index_by_id(const void *pa, const void *pb, void *arg)
 	return strcmp(msgs[a].id, msgs[b].id);
 }
 
-static int
-cmp_index_by_author(const void *pa, const void *pb, void *arg)
-{
-	const struct engine_msg *msgs = arg;
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-
-	return strcmp_null(msgs[a].author, msgs[b].author);
-}
-
-/* Number the distinct authors so that each has one slot for its open wait. */
-static size_t
-number_authors(struct run *r)
-{
-	size_t *idx = xcalloc(r->n, sizeof *idx);
-	size_t i, next = 0;
-
-	for (i = 0; i < r->n; i++)
-		idx[i] = i;
-	qsort_r(idx, r->n, sizeof *idx, cmp_index_by_author, r->msgs);
-	for (i = 0; i < r->n; i++) {
-		if (i > 0 && strcmp_null(r->msgs[idx[i]].author,
-		    r->msgs[idx[i - 1]].author) != 0)
-			next++;
-		r->author_of[idx[i]] = next;
-	}
-	free(idx);
-	return r->n == 0 ? 0 : next + 1;
-}
-
-/* Own messages by id, for in_reply_to. Foreign ones are never targets. */
+/* Own messages of this feed by id, for in_reply_to. */
 static void
-index_ids(struct run *r)
+index_ids(struct engine *e)
 {
 	size_t i;
 
-	r->by_id = xcalloc(r->n, sizeof *r->by_id);
-	r->nby_id = 0;
-	for (i = 0; i < r->n; i++)
-		if (!r->msgs[i].foreign)
-			r->by_id[r->nby_id++] = i;
-	qsort_r(r->by_id, r->nby_id, sizeof *r->by_id, cmp_index_by_id, r->msgs);
+	e->by_id = xreallocarray(e->by_id, e->n ? e->n : 1, sizeof *e->by_id);
+	e->nby_id = 0;
+	for (i = 0; i < e->n; i++)
+		if (!e->msgs[i].foreign)
+			e->by_id[e->nby_id++] = i;
+	qsort_r(e->by_id, e->nby_id, sizeof *e->by_id, cmp_index_by_id, e->msgs);
 }
 
-static size_t
-find_id(const struct run *r, const char *id)
+static const struct engine_msg *
+find_id(const struct engine *e, const char *id)
 {
-	size_t lo = 0, hi = r->nby_id;
+	size_t lo = 0, hi = e->nby_id;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(r->msgs[r->by_id[mid]].id, id);
+		int c = strcmp(e->msgs[e->by_id[mid]].id, id);
 
 		if (c == 0)
-			return r->by_id[mid];
+			return &e->msgs[e->by_id[mid]];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NO_WAIT;
+	return NULL;
 }
 
 static void
-note_unresolved(struct run *r, size_t i)
+note_unresolved(struct engine *e, size_t i)
 {
-	struct engine_result *res = r->res;
+	struct engine_result *res = &e->res;
 
 	res->unresolved = xreallocarray(res->unresolved, res->nunresolved + 1,
 	    sizeof *res->unresolved);
 	res->unresolved[res->nunresolved++] = i;
 }
 
-/* A broadcast outbound message: close the open wait of the author it
- * replies to, if the target is an inbound message of this conversation. */
+/* Broadcast outbound: close the open wait of the author it replies to, if
+ * the target is an inbound message of this conversation. */
 static void
-step_broadcast_reply(struct run *r, size_t i)
+step_broadcast_reply(struct engine *e, size_t i, engine_lookup_fn *lookup,
+    void *arg)
 {
-	const struct engine_msg *m = &r->msgs[i];
-	size_t t, author, w;
+	const struct engine_msg *m = &e->msgs[i], *t;
+	enum msg_direction dir;
+	const char *author;
+	size_t w;
 
 	if (m->in_reply_to == NULL)
 		return;
-	t = find_id(r, m->in_reply_to);
-	if (t == NO_WAIT) {
+	if ((t = find_id(e, m->in_reply_to)) != NULL) {
+		author = t->author;
+		dir = t->direction;
+	} else if (lookup == NULL || !lookup(arg, m->in_reply_to, &author, &dir)) {
 		if (!m->foreign)
-			note_unresolved(r, i);
+			note_unresolved(e, i);
 		return;
 	}
-	if (r->msgs[t].direction != MSG_INBOUND)
+	if (dir != MSG_INBOUND)
 		return;
-	author = r->author_of[t];
-	w = r->open_of[author];
-	if (w == NO_WAIT)
-		return;
-	wait_close(r, w, i);
-	record(r, i, ENGINE_ACT_CLOSE, w);
-	r->open_of[author] = NO_WAIT;
+	if ((w = open_wait_of(e, author)) != NO_WAIT)
+		close_wait(e, i, author, w);
 }
 
-static void
-compute_broadcast(struct run *r)
+void
+engine_feed(struct engine *e, struct engine_msg *msgs, size_t n,
+    engine_lookup_fn *lookup, void *arg)
 {
-	size_t i, nauthors;
+	struct engine_result *res = &e->res;
+	size_t i;
 
-	r->author_of = xcalloc(r->n, sizeof *r->author_of);
-	nauthors = number_authors(r);
-	r->open_of = xcalloc(nauthors, sizeof *r->open_of);
-	for (i = 0; i < nauthors; i++)
-		r->open_of[i] = NO_WAIT;
-	index_ids(r);
+	e->msgs = msgs;
+	e->n = n;
+	free(res->actions);
+	free(res->wait_of);
+	free(res->unresolved);
+	res->unresolved = NULL;
+	res->nunresolved = 0;
+	res->actions = xcalloc(n ? n : 1, sizeof *res->actions);
+	res->wait_of = xcalloc(n ? n : 1, sizeof *res->wait_of);
+	for (i = 0; i < n; i++)
+		res->wait_of[i] = NO_WAIT;
+	if (e->kind == MSG_BROADCAST)
+		index_ids(e);
 
-	for (i = 0; i < r->n; i++) {
-		const struct engine_msg *m = &r->msgs[i];
+	for (i = 0; i < n; i++) {
+		const struct engine_msg *m = &msgs[i];
 
-		if (m->direction == MSG_OUTBOUND)
-			step_broadcast_reply(r, i);
-		else if (!m->foreign)
-			step_inbound(r, i, &r->open_of[r->author_of[i]]);
+		if (!m->foreign && res->first_ms == ENGINE_NONE) {
+			res->first_ms = m->created_ms;
+			res->first_inbound = m->direction == MSG_INBOUND;
+		}
+		if (m->direction == MSG_INBOUND) {
+			if (!m->foreign)
+				step_inbound(e, i);
+		} else if (e->kind == MSG_BROADCAST)
+			step_broadcast_reply(e, i, lookup, arg);
+		else if (!m->foreign && e->direct_open != NO_WAIT)
+			close_wait(e, i, NULL, e->direct_open);
 	}
-	free(r->author_of);
-	free(r->open_of);
-	free(r->by_id);
 }
 
 void
 engine_compute(enum msg_kind kind, struct engine_msg *msgs, size_t n,
     struct engine_result *out)
 {
-	struct run r = { .kind = kind, .msgs = msgs, .n = n, .res = out };
-	size_t i;
-
-	memset(out, 0, sizeof *out);
-	out->first_ms = ENGINE_NONE;
-	out->first_response_ms = ENGINE_NONE;
-	out->actions = xcalloc(n, sizeof *out->actions);
-	out->wait_of = xcalloc(n, sizeof *out->wait_of);
-	for (i = 0; i < n; i++)
-		out->wait_of[i] = NO_WAIT;
+	struct engine *e = engine_new(kind);
 
 	qsort(msgs, n, sizeof *msgs, engine_msg_cmp);
-	for (i = 0; i < n; i++) {
-		if (msgs[i].foreign)
-			continue;
-		out->first_ms = msgs[i].created_ms;
-		out->first_inbound = msgs[i].direction == MSG_INBOUND;
-		break;
-	}
-	if (kind == MSG_DIRECT)
-		compute_direct(&r);
-	else
-		compute_broadcast(&r);
+	engine_feed(e, msgs, n, NULL, NULL);
+	*out = e->res;
+	memset(&e->res, 0, sizeof e->res);
+	engine_free(e);
 }
 
 void

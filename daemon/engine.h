@@ -53,6 +53,8 @@ struct engine_wait {
 	int64_t		 open_ref;	/* message that opened it */
 	int64_t		 close_ref;	/* message that closed it, or -1 */
 	int		 inbound;	/* inbound messages in it */
+	int64_t		 store_id;	/* the caller's id of a resumed wait, or -1 */
+	int		 changed;	/* resumed, then joined or closed */
 };
 
 struct engine_result {
@@ -70,6 +72,34 @@ struct engine_result {
 	size_t		*unresolved;	/* indices into msgs */
 	size_t		 nunresolved;
 };
+
+/*
+ * Incremental use: the state of a conversation is its first message and
+ * its open waits. A caller that stored them can resume from there and feed
+ * only messages that come after everything already processed; the waits
+ * are then the same as from a computation over all the messages.
+ */
+struct engine;
+
+/* Where a message that an outbound reply answers is, if it is not among the
+ * messages fed: 1 with *author and *direction set when it is a message of
+ * this conversation, 0 when it is elsewhere or unknown. */
+typedef int engine_lookup_fn(void *arg, const char *id, const char **author,
+	    enum msg_direction *direction);
+
+struct engine *engine_new(enum msg_kind);
+void	engine_free(struct engine *);
+/* The conversation's first message (ENGINE_NONE if it has none yet). */
+void	engine_resume(struct engine *, int64_t first_ms, int first_inbound,
+	    int64_t first_response_ms);
+/* An open wait of the conversation (author and strings borrowed). */
+void	engine_resume_wait(struct engine *, const struct engine_wait *);
+/* Messages, sorted in the engine's order and all after what came before;
+ * lookup may be NULL. Strings are borrowed until engine_free. */
+void	engine_feed(struct engine *, struct engine_msg *msgs, size_t n,
+	    engine_lookup_fn *lookup, void *arg);
+/* The result so far; actions and wait_of are those of the last feed. */
+const struct engine_result *engine_result(const struct engine *);
 
 /* Sorts msgs in place into the engine's order and computes. Free the
  * result with engine_result_clear. */

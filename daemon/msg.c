@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include <cjson/cJSON.h>
+#include <unistr.h>
 
 #include "msg.h"
 #include "timefmt.h"
@@ -48,35 +49,36 @@ msg_clear(struct msg *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* The members of a normalized message; a duplicate of one is refused. */
+static const char *const fields[] = {
+	"platform", "account", "id", "conversation", "kind", "direction",
+	"created_at", "author", "in_reply_to", "text", "url", "complaint",
+};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
 /*
  * A string member. Returns 0 and sets *out (NULL when absent and optional),
  * or -1 with *errstr.
  */
 static int
-get_string(json_t *obj, const char *key, int required, size_t max,
+get_string(const cJSON *obj, const char *key, int required, size_t max,
     char **out, char **errstr)
 {
-	json_t *v = json_object_get(obj, key);
-	const char *s;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	size_t len;
 
 	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
+	if (v == NULL || cJSON_IsNull(v)) {
 		if (!required)
 			return 0;
 		xasprintf(errstr, "missing required field \"%s\"", key);
 		return -1;
 	}
-	if (!json_is_string(v)) {
+	if (!cJSON_IsString(v) || v->valuestring == NULL) {
 		xasprintf(errstr, "field \"%s\" must be a string", key);
 		return -1;
 	}
-	s = json_string_value(v);
-	len = json_string_length(v);
-	if (len != strlen(s)) {
-		xasprintf(errstr, "field \"%s\" contains a NUL character", key);
-		return -1;
-	}
+	len = strlen(v->valuestring);
 	if (required && len == 0) {
 		xasprintf(errstr, "field \"%s\" is empty", key);
 		return -1;
@@ -85,12 +87,12 @@ get_string(json_t *obj, const char *key, int required, size_t max,
 		xasprintf(errstr, "field \"%s\" is longer than %zu bytes", key, max);
 		return -1;
 	}
-	*out = xstrndup(s, len);
+	*out = xstrndup(v->valuestring, len);
 	return 0;
 }
 
 static int
-get_enum(json_t *obj, const char *key, const char *a, const char *b,
+get_enum(const cJSON *obj, const char *key, const char *a, const char *b,
     int *out, char **errstr)
 {
 	char *s;
@@ -111,7 +113,7 @@ get_enum(json_t *obj, const char *key, const char *a, const char *b,
 }
 
 static int
-get_time(json_t *obj, const char *key, int64_t *out, char **errstr)
+get_time(const cJSON *obj, const char *key, int64_t *out, char **errstr)
 {
 	char *s;
 	int rc;
@@ -126,27 +128,49 @@ get_time(json_t *obj, const char *key, int64_t *out, char **errstr)
 }
 
 static int
-get_complaint(json_t *obj, enum msg_complaint *out, char **errstr)
+get_complaint(const cJSON *obj, enum msg_complaint *out, char **errstr)
 {
-	json_t *v = json_object_get(obj, "complaint");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "complaint");
 
 	*out = MSG_COMPLAINT_UNKNOWN;
-	if (v == NULL || json_is_null(v))
+	if (v == NULL || cJSON_IsNull(v))
 		return 0;
-	if (!json_is_boolean(v)) {
+	if (!cJSON_IsBool(v)) {
 		xasprintf(errstr, "field \"complaint\" must be true or false");
 		return -1;
 	}
-	*out = json_is_true(v) ? MSG_COMPLAINT_YES : MSG_COMPLAINT_NO;
+	*out = cJSON_IsTrue(v) ? MSG_COMPLAINT_YES : MSG_COMPLAINT_NO;
+	return 0;
+}
+
+/* A field of ours given twice: which value is meant is unclear. */
+static int
+check_duplicates(const cJSON *obj, char **errstr)
+{
+	unsigned seen[NFIELDS] = { 0 };
+	const cJSON *c;
+	size_t i;
+
+	for (c = obj->child; c != NULL; c = c->next) {
+		for (i = 0; i < NFIELDS; i++) {
+			if (c->string == NULL || strcmp(c->string, fields[i]) != 0)
+				continue;
+			if (seen[i]++) {
+				xasprintf(errstr, "duplicate field \"%s\"", fields[i]);
+				return -1;
+			}
+		}
+	}
 	return 0;
 }
 
 static int
-msg_from_object(json_t *obj, struct msg *m, char **errstr)
+msg_from_object(const cJSON *obj, struct msg *m, char **errstr)
 {
 	int kind, dir;
 
-	if (get_string(obj, "platform", 1, MSG_MAX_NAME, &m->platform, errstr) ||
+	if (check_duplicates(obj, errstr) ||
+	    get_string(obj, "platform", 1, MSG_MAX_NAME, &m->platform, errstr) ||
 	    get_string(obj, "account", 1, MSG_MAX_NAME, &m->account, errstr) ||
 	    get_string(obj, "id", 1, MSG_MAX_ID, &m->id, errstr) ||
 	    get_string(obj, "conversation", 1, MSG_MAX_ID, &m->conversation, errstr) ||
@@ -164,47 +188,88 @@ msg_from_object(json_t *obj, struct msg *m, char **errstr)
 	return 0;
 }
 
+/* A \u0000 escape (not an escaped backslash followed by "u0000"): cJSON
+ * would cut the string there without a word. */
+static int
+has_nul_escape(const char *buf, size_t len)
+{
+	size_t i, backslashes = 0;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] == '\\') {
+			backslashes++;
+			continue;
+		}
+		if (backslashes % 2 == 1 && buf[i] == 'u' && i + 4 < len &&
+		    memcmp(buf + i + 1, "0000", 4) == 0)
+			return 1;
+		backslashes = 0;
+	}
+	return 0;
+}
+
 int
 msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 {
-	json_error_t jerr;
-	json_t *obj;
+	const char *end = NULL;
+	const uint8_t *bad;
+	cJSON *obj;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	/* NUL inside strings is allowed here so that the error names the field */
-	obj = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if (obj == NULL) {
-		xasprintf(errstr, "invalid JSON at column %d: %s", jerr.column,
-		    jerr.text);
+	if ((bad = u8_check((const uint8_t *)buf, len)) != NULL) {
+		xasprintf(errstr, "invalid UTF-8 at column %zu",
+		    (size_t)(bad - (const uint8_t *)buf) + 1);
 		return -1;
 	}
-	if (!json_is_object(obj)) {
+	if (has_nul_escape(buf, len)) {
+		xasprintf(errstr, "a string contains a NUL character (\\u0000)");
+		return -1;
+	}
+	obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (obj == NULL) {
+		end = cJSON_GetErrorPtr();
+		xasprintf(errstr, "invalid JSON near column %zu",
+		    end != NULL && end >= buf && end <= buf + len ?
+		    (size_t)(end - buf) + 1 : 1);
+		return -1;
+	}
+	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end < buf + len) {
+		xasprintf(errstr, "invalid JSON near column %zu: text after the "
+		    "object", (size_t)(end - buf) + 1);
+		cJSON_Delete(obj);
+		return -1;
+	}
+	if (!cJSON_IsObject(obj)) {
 		xasprintf(errstr, "not a JSON object");
-		json_decref(obj);
+		cJSON_Delete(obj);
 		return -1;
 	}
 	rc = msg_from_object(obj, out, errstr);
-	json_decref(obj);
+	cJSON_Delete(obj);
 	if (rc == -1)
 		msg_clear(out);
 	return rc;
 }
 
 static void
-set_opt(json_t *obj, const char *key, const char *val)
+set_opt(cJSON *obj, const char *key, const char *val)
 {
 	if (val != NULL)
-		json_object_set_new(obj, key, json_string(val));
+		cJSON_AddItemToObject(obj, key, cJSON_CreateString(val));
 }
 
 char *
 msg_to_json(const struct msg *m)
 {
 	char when[TIMEFMT_RFC3339_LEN];
-	json_t *obj = json_object();
+	cJSON *obj = cJSON_CreateObject();
 	char *s;
 
+	if (obj == NULL)
+		abort();
 	timefmt_format_rfc3339(m->created_ms, when, sizeof when);
 	set_opt(obj, "platform", m->platform);
 	set_opt(obj, "account", m->account);
@@ -218,10 +283,10 @@ msg_to_json(const struct msg *m)
 	set_opt(obj, "text", m->text);
 	set_opt(obj, "url", m->url);
 	if (m->complaint != MSG_COMPLAINT_UNKNOWN)
-		json_object_set_new(obj, "complaint",
-		    json_boolean(m->complaint == MSG_COMPLAINT_YES));
-	s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(obj);
+		cJSON_AddItemToObject(obj, "complaint",
+		    cJSON_CreateBool(m->complaint == MSG_COMPLAINT_YES));
+	s = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
 	if (s == NULL)
 		abort();
 	return s;

@@ -191,24 +191,25 @@ csv_row(FILE *fp, const char *const *cells, size_t n)
 	fputs("\r\n", fp);
 }
 
-json_t *
+cJSON *
 json_seconds(int64_t ms)
 {
 	if (ms % 1000 == 0)
-		return json_integer(ms / 1000);
-	return json_real((double)ms / 1000.0);
+		return cJSON_CreateNumber((double)(ms / 1000));
+	return cJSON_CreateNumber((double)ms / 1000.0);
 }
 
 int
-json_print(FILE *fp, json_t *v, int compact)
+json_print(FILE *fp, cJSON *v, int compact)
 {
-	size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+	char *s = compact ? cJSON_PrintUnformatted(v) : cJSON_Print(v);
+	int rc;
 
-	flags |= compact ? JSON_COMPACT : JSON_INDENT(2);
-	if (json_dumpf(v, fp, flags) == -1)
+	if (s == NULL)
 		return -1;
-	fputc('\n', fp);
-	return 0;
+	rc = fputs(s, fp) == EOF || fputc('\n', fp) == EOF ? -1 : 0;
+	cJSON_free(s);
+	return rc;
 }
 
 void

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include <jansson.h>
+#include <cjson/cJSON.h>
 
 /* How a command prints: for people (table), for programs (json, csv). */
 enum output_format {
@@ -35,9 +35,9 @@ void	table_free(struct table *);
 void	csv_row(FILE *, const char *const *cells, size_t n);
 
 /* Seconds from milliseconds: an integer when whole, else a real. */
-json_t	*json_seconds(int64_t ms);
+cJSON	*json_seconds(int64_t ms);
 /* Print a JSON value, with a newline. Returns 0 or -1. */
-int	json_print(FILE *, json_t *, int compact);
+int	json_print(FILE *, cJSON *, int compact);
 
 /* Milliseconds as seconds for CSV: "300" or "300.25". buf >= 32. */
 void	format_seconds(int64_t ms, char *buf, size_t len);

@@ -398,7 +398,7 @@ START_TEST(test_window_uses_index)
 	    .at_ms = 86401000, .kind = -1 };
 	char *plan = store_explain_wait_query(st, &f);
 
-	ck_assert_ptr_nonnull(strstr(plan, "USING INDEX waits_opened"));
+	ck_assert_ptr_nonnull(strstr(plan, "USING COVERING INDEX waits_opened"));
 	ck_assert_ptr_null(strstr(plan, "SCAN waits"));
 	free(plan);
 	store_close(st);

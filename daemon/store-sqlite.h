@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RW_STORE_SQLITE_H
+#define RW_STORE_SQLITE_H
+
+/*
+ * Private to the SQLite backend of the store (store-sqlite.c: opening,
+ * schema, statements; store-ingest.c: batches and waits; store-query.c:
+ * reading). Nothing else includes this file or sqlite3.h.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum stmt_id {
+	S_ACCOUNT_ADD,
+	S_ACCOUNT_ALL,
+	S_CONV_GET,
+	S_CONV_ADD,
+	S_CONV_STATE,
+	S_CONV_SAVE,
+	S_MSG_ADD,
+	S_MSG_GET,
+	S_MSG_UPDATE,
+	S_MSG_CONV_OF,
+	S_MSG_TARGET,
+	S_REPLY_ELSEWHERE,
+	S_CONV_MSGS,
+	S_CONV_FOREIGN,
+	S_WAITS_OPEN,
+	S_WAITS_DELETE,
+	S_WAIT_ADD,
+	S_WAIT_UPDATE,
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_NSTMT
+};
+
+struct account {
+	int64_t	 id;
+	char	*platform;
+	char	*name;
+};
+
+struct ingest;
+
+struct store {
+	sqlite3		*db;
+	char		*path;
+	sqlite3_stmt	*stmt[S_NSTMT];
+	struct account	*accounts;	/* cache of the accounts table */
+	size_t		 naccounts;
+	struct ingest	*ingest;	/* the open batch (store-ingest.c) */
+	int		 in_batch;
+};
+
+/* store-sqlite.c */
+void	 sq_err(struct store *, char **errstr, const char *what);
+sqlite3_stmt *sq_stmt(struct store *, enum stmt_id);	/* reset, unbound */
+int	 sq_exec(struct store *, enum stmt_id, char **errstr);
+void	 sq_bind_text(sqlite3_stmt *, int, const char *);	/* NULL: SQL NULL */
+void	 sq_bind_ms(sqlite3_stmt *, int, int64_t);	/* < 0: SQL NULL */
+int64_t	 sq_column_ms(sqlite3_stmt *, int);		/* SQL NULL: -1 */
+const char *sq_column_text(sqlite3_stmt *, int);
+int	 sq_load_accounts(struct store *, char **errstr);
+void	 sq_forget_accounts(struct store *);
+const struct account *sq_account_by_id(struct store *, int64_t);
+const struct account *sq_account_by_name(const struct store *,
+	    const char *platform, const char *name);
+
+/* store-ingest.c */
+void	 ingest_free(struct ingest *);
+
+#endif
