@@ -13,7 +13,7 @@
 #include "xmalloc.h"
 
 #define IMPORT_MAX_LINE	(1024 * 1024)	/* longer lines are rejected */
-#define IMPORT_BATCH	10000		/* messages per transaction */
+#define IMPORT_BATCH	50000		/* messages per transaction */
 
 static const char import_help[] =
     "Reads normalized messages, one JSON object per line, from FILE or\n"
@@ -22,7 +22,7 @@ static const char import_help[] =
     "nothing but their text and url.\n"
     "\n"
     "Options:\n"
-    "  --batch N   messages per transaction (default 10000)\n"
+    "  --batch N   messages per transaction (default 50000)\n"
     "  -h, --help  this help\n"
     "\n"
     "Exit status: 0 all imported, 3 some lines rejected, 1 failure.\n";

@@ -88,7 +88,9 @@ struct stats *stats_new(unsigned dims, int64_t at_ms, struct tz *daytz,
 	    const struct conf *conf);
 void	stats_free(struct stats *);
 
-/* Add a wait (its opened_ms must be <= at; the caller applies the window). */
+/* Add a wait (its opened_ms must be <= at; the caller applies the window).
+ * Its platform and account strings must stay valid and unchanged while
+ * the stats object lives: groups are found again by their pointers. */
 void	stats_add_wait(struct stats *, const struct stats_wait *);
 void	stats_add_conversation(struct stats *, const struct stats_conversation *);
 

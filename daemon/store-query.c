@@ -66,25 +66,34 @@ finish_query(struct store *st, sqlite3_stmt *s, int rc, char **errstr)
 	return 0;
 }
 
-/* Accounts are matched by id in C: the table is tiny and a join per row
- * costs more than the lookup. */
-#define ACCOUNT_MATCH \
-	" AND (:account IS NULL OR account_id IN" \
-	"      (SELECT id FROM accounts WHERE name = :account))"
+/* The SQL of a query with only the filters in use: a condition that is
+ * always true still costs its evaluation on every row. Caller frees. */
+static char *
+with_filters(const char *base, const struct store_filter *f)
+{
+	char *sql;
+
+	xasprintf(&sql, "%s%s%s", base,
+	    f->kind >= 0 ? " AND kind = :kind" : "",
+	    f->account != NULL ? " AND account_id IN"
+	    " (SELECT id FROM accounts WHERE name = :account)" : "");
+	return sql;
+}
 
 static const char wait_query[] =
     "SELECT account_id, kind, opened_ms, closed_ms, complaint_ms"
     " FROM waits"
-    " WHERE opened_ms >= :since AND opened_ms < :until AND opened_ms <= :at"
-    " AND (:kind IS NULL OR kind = :kind)" ACCOUNT_MATCH;
+    " WHERE opened_ms >= :since AND opened_ms < :until AND opened_ms <= :at";
 
 int
 store_each_wait(struct store *st, const struct store_filter *f,
     store_wait_fn *fn, void *arg, char **errstr)
 {
-	sqlite3_stmt *s = prepare_filtered(st, wait_query, f, errstr);
+	char *sql = with_filters(wait_query, f);
+	sqlite3_stmt *s = prepare_filtered(st, sql, f, errstr);
 	int rc;
 
+	free(sql);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -111,7 +120,9 @@ store_explain_wait_query(struct store *st, const struct store_filter *f)
 	char *sql, *out = xstrdup(""), *tmp, *err = NULL;
 	sqlite3_stmt *s;
 
-	xasprintf(&sql, "EXPLAIN QUERY PLAN %s", wait_query);
+	tmp = with_filters(wait_query, f);
+	xasprintf(&sql, "EXPLAIN QUERY PLAN %s", tmp);
+	free(tmp);
 	s = prepare_filtered(st, sql, f, &err);
 	free(sql);
 	if (s == NULL) {
@@ -131,15 +142,16 @@ int
 store_each_conversation(struct store *st, const struct store_filter *f,
     store_conversation_fn *fn, void *arg, char **errstr)
 {
-	static const char sql[] =
+	static const char base[] =
 	    "SELECT account_id, kind, first_ms, first_response_ms,"
 	    " first_complaint_ms FROM conversations"
 	    " WHERE first_inbound = 1"
-	    " AND first_ms >= :since AND first_ms < :until AND first_ms <= :at"
-	    " AND (:kind IS NULL OR kind = :kind)" ACCOUNT_MATCH;
+	    " AND first_ms >= :since AND first_ms < :until AND first_ms <= :at";
+	char *sql = with_filters(base, f);
 	sqlite3_stmt *s = prepare_filtered(st, sql, f, errstr);
 	int rc;
 
+	free(sql);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
