@@ -59,8 +59,9 @@ static const char *const migrations[] = {
 	"  url TEXT,"
 	"  UNIQUE (account_id, msg_id));"
 	"CREATE INDEX messages_conv ON messages (conv_id);"
+	/* the brand's replies by the message they answer */
 	"CREATE INDEX messages_reply ON messages (account_id, in_reply_to)"
-	"  WHERE in_reply_to IS NOT NULL;"
+	"  WHERE in_reply_to IS NOT NULL AND direction = 1;"
 	"CREATE INDEX messages_created ON messages (created_ms);"
 	"CREATE TABLE waits ("
 	"  id INTEGER PRIMARY KEY,"
@@ -109,8 +110,8 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_MSG_TARGET] = "SELECT conv_id, author, direction FROM messages"
 	    " WHERE account_id = ? AND msg_id = ?",
 	[S_REPLY_ELSEWHERE] = "SELECT 1 FROM messages"
-	    " WHERE account_id = ?1 AND in_reply_to = ?2 AND conv_id <> ?3"
-	    " LIMIT 1",
+	    " WHERE account_id = ?1 AND in_reply_to = ?2 AND direction = 1"
+	    " AND conv_id <> ?3 LIMIT 1",
 	[S_CONV_MSGS] = "SELECT id, msg_id, author, in_reply_to, created_ms,"
 	    " direction, complaint FROM messages WHERE conv_id = ?",
 	[S_CONV_FOREIGN] = "SELECT r.id, r.msg_id, r.author, r.in_reply_to,"
