@@ -3,7 +3,7 @@
  * Synthetic normalized messages for the benchmarks: see genrows.h.
  *
  * Two passes. The plan simulates every conversation from its own random
- * stream (seeded by the conversation's number) and keeps a 40-byte skeleton
+ * stream (seeded by the conversation's number) and keeps a 48-byte skeleton
  * per message: when it was written, by whom, what it answers. The skeletons
  * are then sorted in delivery order (the minute a poll would fetch them), and
  * genrows_next() dresses each one up with ids, author, URL and text, the text
@@ -602,6 +602,7 @@ struct skel {
 	int64_t		 created_ms;
 	uint32_t	 m;		/* message number, unique */
 	uint32_t	 conv;
+	int64_t		 reply_ms;	/* when that one was written */
 	uint32_t	 reply_to;	/* m answered, or NONE */
 	uint32_t	 who;		/* inbound: author; outbound: addressee */
 	uint8_t		 account;
@@ -612,6 +613,7 @@ struct skel {
 
 struct conv {
 	int64_t		 start_ms;
+	int64_t		 root_ms;	/* created_ms of its first message */
 	uint32_t	 first_m;
 	uint32_t	 size;
 	uint32_t	 cust;
@@ -694,7 +696,8 @@ size_weight(struct rng *r, int kind)
 	if (kind == GENROWS_DIRECT) {
 		if (rng_pm(r, 150))
 			return 0;
-		w = 1 + rng_below(r, 16) + rng_below(r, 16);
+		w = 1 + rng_below(r, 16);
+		w += rng_below(r, 16);
 		if (rng_pm(r, 100))
 			w += rng_below(r, 60);
 		return w;
@@ -847,6 +850,7 @@ simulate(struct genrows *g, uint32_t c)
 		    t - t % SEC;
 
 		if (k == 0) {
+			g->convs[c].root_ms = s->created_ms;
 			s->flags |= F_ROOT;
 			brandpost = bcast && dir == GENROWS_OUTBOUND;
 		}
@@ -902,6 +906,8 @@ simulate(struct genrows *g, uint32_t c)
 			s->reply_to = last_out != NONE ? last_out : root;
 			s->who = last_to;
 		}
+		if (s->reply_to != NONE)
+			s->reply_ms = g->skel[s->reply_to].created_ms;
 		if (dir == GENROWS_OUTBOUND) {
 			last_out = s->m;
 			last_to = s->who;
@@ -995,6 +1001,7 @@ static void
 person_get(const struct genrows *g, uint32_t cust, struct person *p)
 {
 	struct rng	 r;
+	const char	*w1, *w2;
 	uint32_t	 style;
 
 	rng_seed(&r, g->seed, S_PERSON, cust);
@@ -1022,8 +1029,9 @@ person_get(const struct genrows *g, uint32_t cust, struct person *p)
 		    p->first->ascii, p->last->ascii);
 		break;
 	default:
-		snprintf(p->handle, sizeof p->handle, "%s_%s%u",
-		    PICK(&r, handle_words), PICK(&r, handle_words),
+		w1 = PICK(&r, handle_words);
+		w2 = PICK(&r, handle_words);
+		snprintf(p->handle, sizeof p->handle, "%s_%s%u", w1, w2,
 		    rng_below(&r, 1000));
 		break;
 	}
@@ -1076,36 +1084,44 @@ tid_encode(uint64_t v, char *buf)
 	buf[13] = '\0';
 }
 
-/* The id of message m, unique within its platform and account. */
+/*
+ * The id of message m, written at created_ms: unique within its platform and
+ * account. Like the platforms' own (snowflakes, TIDs), most ids grow with
+ * time: the second in the high bits, m (< 2^26, see GENROWS_MAX_N) in the
+ * low ones. Messenger's message ids look random, and so do these.
+ */
 static void
 message_id(const struct genrows *g, const struct skel *s, uint32_t m,
-    char *buf, size_t len)
+    int64_t created_ms, char *buf, size_t len)
 {
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const struct account *a = &accounts[s->account];
-	uint64_t	 x = scramble40(m), h = mix64(g->seed ^ (m * 31 + 7));
+	uint64_t	 sec = (uint64_t)(created_ms / SEC), x, h;
 	int		 i;
 
 	switch (a->platform) {
 	case P_X:
 		snprintf(buf, len, "%llu", (unsigned long long)
-		    (1850000000000000000ULL + x * 1024 + (h & 1023)));
+		    (1800000000000000000ULL +
+		    ((sec - 1288834974) << 26 | m)));
 		break;
 	case P_MASTODON:
 		snprintf(buf, len, "%llu", (unsigned long long)
-		    (113000000000000000ULL + x * 64 + (h & 63)));
+		    (sec << 26 | m));
 		break;
 	case P_BLUESKY:
-		tid_encode((1ULL << 62) | (x << 12) | (h & 4095), buf);
+		tid_encode(1ULL << 61 | sec << 26 | m, buf);
 		break;
 	case P_FACEBOOK:
 		if (s->kind == GENROWS_BROADCAST) {
 			snprintf(buf, len, "%s_%llu", a->account,
 			    (unsigned long long)(1000000000000000ULL +
-			    x * 1000 + h % 1000));
+			    ((sec - 1700000000) << 26 | m)));
 			break;
 		}
+		x = scramble40(m);
+		h = mix64(g->seed ^ (m * 31ULL + 7));
 		buf[0] = 'm';
 		buf[1] = '_';
 		for (i = 0; i < 7; i++)
@@ -1196,6 +1212,7 @@ make_text(struct genrows *g, const struct skel *s, const struct person *who)
 	const struct account *a = &accounts[s->account];
 	struct rng	 r;
 	struct tbuf	 t;
+	const char	*w1, *w2, *w3;
 	char		 tmp[256], author[128];
 	uint32_t	 target;
 
@@ -1217,14 +1234,17 @@ make_text(struct genrows *g, const struct skel *s, const struct person *who)
 			/* A new complaint or question. */
 			if (rng_pm(&r, 300))
 				tb_add(&t, " ", PICK(&r, greetings));
-			snprintf(tmp, sizeof tmp, "%s %s %s.",
-			    PICK(&r, subjects), PICK(&r, problems),
-			    PICK(&r, whens));
+			w1 = PICK(&r, subjects);
+			w2 = PICK(&r, problems);
+			w3 = PICK(&r, whens);
+			snprintf(tmp, sizeof tmp, "%s %s %s.", w1, w2, w3);
 			if (t.len == 0 && tmp[0] >= 'a' && tmp[0] <= 'z')
 				tmp[0] = (char)(tmp[0] - 'a' + 'A');
 			tb_add(&t, " ", tmp);
-			if (t.cps < target && rng_pm(&r, 500))
-				tb_add(&t, sentence_sep(&r), PICK(&r, details));
+			if (t.cps < target && rng_pm(&r, 500)) {
+				w1 = sentence_sep(&r);
+				tb_add(&t, w1, PICK(&r, details));
+			}
 			if (t.cps < target)
 				tb_add(&t, " ", PICK(&r, asks));
 		} else if (s->flags & F_SAMEDIR &&
@@ -1241,8 +1261,10 @@ make_text(struct genrows *g, const struct skel *s, const struct person *who)
 			/* Answering the brand. */
 			tb_add(&t, " ", PICK(&r, answers));
 		}
-		if (t.cps < target && rng_pm(&r, 200))
-			tb_add(&t, sentence_sep(&r), PICK(&r, details));
+		if (t.cps < target && rng_pm(&r, 200)) {
+			w1 = sentence_sep(&r);
+			tb_add(&t, w1, PICK(&r, details));
+		}
 		if (rng_pm(&r, 250))
 			tb_add(&t, " ", PICK(&r, emoji));
 	} else if (s->flags & F_ROOT) {
@@ -1295,12 +1317,13 @@ genrows_next(struct genrows *g, struct genrow *row)
 	row->direction = s->dir;
 	row->created_ms = s->created_ms;
 
-	message_id(g, s, s->m, g->id, sizeof g->id);
+	message_id(g, s, s->m, s->created_ms, g->id, sizeof g->id);
 	row->id = g->id;
 	if (s->kind == GENROWS_DIRECT)
 		thread_id(g, s, g->conversation, sizeof g->conversation);
 	else
-		message_id(g, s, g->convs[s->conv].first_m, g->conversation,
+		message_id(g, s, g->convs[s->conv].first_m,
+		    g->convs[s->conv].root_ms, g->conversation,
 		    sizeof g->conversation);
 	row->conversation = g->conversation;
 
@@ -1317,7 +1340,7 @@ genrows_next(struct genrows *g, struct genrow *row)
 		row->author = g->author;
 	}
 	if (s->reply_to != NONE) {
-		message_id(g, s, s->reply_to, g->in_reply_to,
+		message_id(g, s, s->reply_to, s->reply_ms, g->in_reply_to,
 		    sizeof g->in_reply_to);
 		row->in_reply_to = g->in_reply_to;
 	}
