@@ -188,31 +188,72 @@ msg_from_object(const cJSON *obj, struct msg *m, char **errstr)
 	return 0;
 }
 
-/* A \u0000 escape (not an escaped backslash followed by "u0000"): cJSON
- * would cut the string there without a word. */
 static int
-has_nul_escape(const char *buf, size_t len)
+is_hex(char c)
 {
-	size_t i, backslashes = 0;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/*
+ * What cJSON lets through but JSON forbids, and what would cut a string
+ * without a word: control bytes inside strings or between tokens, \u not
+ * followed by four hex digits (cJSON reads them as 0), and \u0000. Returns
+ * the offset of the offending byte and sets *why, or returns len.
+ */
+static size_t
+lex_check(const char *buf, size_t len, const char **why)
+{
+	size_t i;
+	int in_string = 0;
 
 	for (i = 0; i < len; i++) {
-		if (buf[i] == '\\') {
-			backslashes++;
+		unsigned char c = (unsigned char)buf[i];
+
+		if (!in_string) {
+			if (c == '"')
+				in_string = 1;
+			else if (c < 0x20 && c != '\t' && c != '\r' && c != '\n') {
+				*why = "control character";
+				return i;
+			}
 			continue;
 		}
-		if (backslashes % 2 == 1 && buf[i] == 'u' && i + 4 < len &&
-		    memcmp(buf + i + 1, "0000", 4) == 0)
-			return 1;
-		backslashes = 0;
+		if (c == '"')
+			in_string = 0;
+		else if (c < 0x20) {
+			*why = "control character in a string";
+			return i;
+		} else if (c == '\\' && i + 1 < len && buf[i + 1] == 'u') {
+			if (i + 5 >= len || !is_hex(buf[i + 2]) ||
+			    !is_hex(buf[i + 3]) || !is_hex(buf[i + 4]) ||
+			    !is_hex(buf[i + 5])) {
+				*why = "\\u without four hex digits";
+				return i;
+			}
+			if (memcmp(buf + i + 2, "0000", 4) == 0) {
+				*why = "a string contains a NUL character (\\u0000)";
+				return i;
+			}
+			i += 5;
+		} else if (c == '\\')
+			i++;	/* the escaped character: cJSON checks it */
 	}
-	return 0;
+	return len;
+}
+
+static int
+json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 int
 msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 {
-	const char *end = NULL;
+	const char *end = NULL, *why = NULL;
 	const uint8_t *bad;
+	size_t at;
 	cJSON *obj;
 	int rc;
 
@@ -222,8 +263,12 @@ msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 		    (size_t)(bad - (const uint8_t *)buf) + 1);
 		return -1;
 	}
-	if (has_nul_escape(buf, len)) {
-		xasprintf(errstr, "a string contains a NUL character (\\u0000)");
+	if ((at = lex_check(buf, len, &why)) < len) {
+		if (strstr(why, "NUL") != NULL)
+			xasprintf(errstr, "%s", why);
+		else
+			xasprintf(errstr, "invalid JSON near column %zu: %s",
+			    at + 1, why);
 		return -1;
 	}
 	obj = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -234,7 +279,7 @@ msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 		    (size_t)(end - buf) + 1 : 1);
 		return -1;
 	}
-	while (end < buf + len && strchr(" \t\r\n", *end) != NULL)
+	while (end < buf + len && json_space(*end))
 		end++;
 	if (end < buf + len) {
 		xasprintf(errstr, "invalid JSON near column %zu: text after the "

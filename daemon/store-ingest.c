@@ -41,6 +41,7 @@ struct touched {
 	int64_t	 account_id;
 	int	 kind;
 	int	 full;		/* must be recomputed from all its messages */
+	int	 created;	/* added by this batch: nothing stored before */
 };
 
 /* (account, kind, conversation) -> row id, so that most messages need no
@@ -139,12 +140,14 @@ batch_reset(struct ingest *in)
 }
 
 static void
-touch(struct ingest *in, int64_t conv_id, int64_t account, int kind, int full)
+touch(struct ingest *in, int64_t conv_id, int64_t account, int kind, int full,
+    int created)
 {
 	struct touched *t;
 
 	if (in->ntouched > 0 && in->touched[in->ntouched - 1].conv_id == conv_id &&
-	    in->touched[in->ntouched - 1].full >= full)
+	    in->touched[in->ntouched - 1].full >= full &&
+	    in->touched[in->ntouched - 1].created >= created)
 		return;
 	if (in->ntouched == in->touched_cap) {
 		in->touched_cap = in->touched_cap ? in->touched_cap * 2 : 256;
@@ -156,6 +159,7 @@ touch(struct ingest *in, int64_t conv_id, int64_t account, int kind, int full)
 	t->account_id = account;
 	t->kind = kind;
 	t->full = full;
+	t->created = created;
 }
 
 /* ---- the conversation cache ------------------------------------------------- */
@@ -270,7 +274,7 @@ fail:
 
 static int64_t
 conversation_id(struct store *st, int64_t account, int kind, const char *conv,
-    char **errstr)
+    int *created, char **errstr)
 {
 	struct ingest *in = st->ingest;
 	sqlite3_stmt *s;
@@ -278,6 +282,7 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
 	int64_t id = -1;
 	int rc;
 
+	*created = 0;
 	xasprintf(&key, "%lld/%d/%s", (long long)account, kind, conv);
 	if (in->nslots > 0 && conv_slot(in, key)->key != NULL) {
 		id = conv_slot(in, key)->id;
@@ -303,6 +308,7 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
 		if (rc != SQLITE_DONE)
 			goto fail;
 		id = sqlite3_last_insert_rowid(st->db);
+		*created = 1;
 	}
 	conv_cache_put(in, key, id);
 	return id;
@@ -370,7 +376,7 @@ update_message(struct store *st, int64_t account, const struct msg *m,
 	if (rc != SQLITE_DONE)
 		goto fail;
 	if (complaint_changed)
-		touch(st->ingest, conv, account, m->kind, 1);
+		touch(st->ingest, conv, account, m->kind, 1, 0);
 	return 0;
 fail:
 	sq_err(st, errstr, "cannot update message");
@@ -404,6 +410,7 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 {
 	int64_t account, conv;
 	sqlite3_stmt *s;
+	int created;
 
 	*added = 0;
 	if (!st->in_batch) {
@@ -413,7 +420,7 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 	if ((account = account_id(st, m->platform, m->account, errstr)) == -1)
 		return -1;
 	if ((conv = conversation_id(st, account, m->kind, m->conversation,
-	    errstr)) == -1)
+	    &created, errstr)) == -1)
 		return -1;
 	if ((s = sq_stmt(st, S_MSG_ADD)) == NULL) {
 		sq_err(st, errstr, "cannot add message");
@@ -439,11 +446,19 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 		return update_message(st, account, m, errstr);
 	*added = 1;
 	remember_new(st->ingest, conv, sqlite3_last_insert_rowid(st->db), m);
-	touch(st->ingest, conv, account, m->kind, 0);
+	touch(st->ingest, conv, account, m->kind, 0, created);
 	return 0;
 }
 
 /* ---- the state of a conversation ---------------------------------------------- */
+
+static void
+conv_state_empty(struct conv_state *cs)
+{
+	memset(cs, 0, sizeof *cs);
+	cs->first_ms = cs->first_msg = cs->first_response_ms = -1;
+	cs->first_complaint_ms = cs->last_ms = -1;
+}
 
 static int
 conv_state_load(struct store *st, int64_t conv, struct conv_state *cs)
@@ -657,7 +672,7 @@ touch_reply_target(struct store *st, int64_t account, const char *target)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && sqlite3_column_int(s, 1) == MSG_BROADCAST)
 		touch(st->ingest, sqlite3_column_int64(s, 0), account,
-		    MSG_BROADCAST, 1);
+		    MSG_BROADCAST, 1, 0);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
@@ -686,7 +701,9 @@ recompute_full(struct store *st, const struct touched *t)
 	int rc = -1;
 
 	memset(&res, 0, sizeof res);
-	if (load_all(st, t, &l) == -1 || conv_state_load(st, t->conv_id, &cs) == -1) {
+	/* from scratch: nothing remembered counts */
+	conv_state_empty(&cs);
+	if (load_all(st, t, &l) == -1) {
 		loaded_clear(&l);
 		return -1;
 	}
@@ -700,11 +717,6 @@ recompute_full(struct store *st, const struct touched *t)
 	for (i = 0; i < res.nwaits; i++)
 		if (wait_insert(st, t, &res.waits[i]) == -1)
 			goto out;
-	/* from scratch: forget what was remembered */
-	free(cs.last_id);
-	memset(&cs, 0, sizeof cs);
-	cs.first_ms = cs.first_msg = cs.first_response_ms = -1;
-	cs.first_complaint_ms = cs.last_ms = -1;
 	conv_state_update(&cs, &res, l.msgs, l.n);
 	if (conv_state_save(st, t->conv_id, &cs) == -1 ||
 	    touch_unresolved(st, t, &res, l.msgs) == -1)
@@ -857,7 +869,10 @@ append(struct store *st, const struct touched *t, struct engine_msg *msgs,
 	size_t i;
 	int rc;
 
-	if (conv_state_load(st, t->conv_id, &cs) == -1)
+	/* a conversation this batch created has no stored state to read */
+	if (t->created)
+		conv_state_empty(&cs);
+	else if (conv_state_load(st, t->conv_id, &cs) == -1)
 		return -1;
 	if ((rc = appendable(st, t, &cs, msgs, n)) != 1)
 		goto out;
@@ -866,7 +881,7 @@ append(struct store *st, const struct touched *t, struct engine_msg *msgs,
 	if (cs.first_ms >= 0)
 		engine_resume(e, cs.first_ms, cs.first_inbound,
 		    cs.first_response_ms);
-	if (resume_open_waits(st, e, t->conv_id, &ss) == -1)
+	if (!t->created && resume_open_waits(st, e, t->conv_id, &ss) == -1)
 		goto out;
 	engine_feed(e, msgs, n, lookup_target, &lk);
 	if (lk.failed)
@@ -912,9 +927,10 @@ touched_unique(struct ingest *in, size_t from)
 	qsort(in->touched + from, in->ntouched - from, sizeof *in->touched,
 	    cmp_touched);
 	for (i = j = from + 1; i < in->ntouched; i++) {
-		if (in->touched[i].conv_id == in->touched[j - 1].conv_id)
+		if (in->touched[i].conv_id == in->touched[j - 1].conv_id) {
 			in->touched[j - 1].full |= in->touched[i].full;
-		else
+			in->touched[j - 1].created |= in->touched[i].created;
+		} else
 			in->touched[j++] = in->touched[i];
 	}
 	in->ntouched = j;
