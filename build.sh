@@ -40,7 +40,14 @@ demo)
 	make demo
 	;;
 check)
-	make -j"$(nproc)" check || { cat test-suite.log; exit 1; }
+	rc=0
+	make -j"$(nproc)" check || rc=$?
+	[ "$rc" -eq 0 ] || cat test-suite.log
+	# one closing line for people and CI
+	awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f += $3 } /^# ERROR:/ { f += $3 }
+	    /^# XPASS:/ { f += $3 } /^# SKIP:/ { s = $3 }
+	    END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' test-suite.log
+	exit "$rc"
 	;;
 "")
 	;;
