@@ -38,33 +38,73 @@ msg_kind_parse(const char *s, enum msg_kind *out)
 void
 msg_clear(struct msg *m)
 {
-	free(m->platform);
-	free(m->account);
-	free(m->id);
-	free(m->conversation);
-	free(m->author);
-	free(m->in_reply_to);
-	free(m->text);
-	free(m->url);
+	if (m->owner != NULL)
+		cJSON_Delete(m->owner);
+	else {
+		free(m->platform);
+		free(m->account);
+		free(m->id);
+		free(m->conversation);
+		free(m->author);
+		free(m->in_reply_to);
+		free(m->text);
+		free(m->url);
+	}
 	memset(m, 0, sizeof *m);
 }
 
-/* The members of a normalized message; a duplicate of one is refused. */
-static const char *const fields[] = {
+/* The members of a normalized message. */
+enum field {
+	F_PLATFORM, F_ACCOUNT, F_ID, F_CONVERSATION, F_KIND, F_DIRECTION,
+	F_CREATED_AT, F_AUTHOR, F_IN_REPLY_TO, F_TEXT, F_URL, F_COMPLAINT,
+	NFIELDS
+};
+
+static const char *const field_names[NFIELDS] = {
 	"platform", "account", "id", "conversation", "kind", "direction",
 	"created_at", "author", "in_reply_to", "text", "url", "complaint",
 };
-#define NFIELDS (sizeof fields / sizeof fields[0])
 
 /*
- * A string member. Returns 0 and sets *out (NULL when absent and optional),
- * or -1 with *errstr.
+ * One pass over the object's members: each of ours by its field, a
+ * duplicate refused (which value is meant is unclear), others ignored.
  */
 static int
-get_string(const cJSON *obj, const char *key, int required, size_t max,
-    char **out, char **errstr)
+collect_fields(const cJSON *obj, const cJSON *val[NFIELDS], char **errstr)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *c;
+	int f;
+
+	for (f = 0; f < NFIELDS; f++)
+		val[f] = NULL;
+	for (c = obj->child; c != NULL; c = c->next) {
+		if (c->string == NULL)
+			continue;
+		for (f = 0; f < NFIELDS; f++)
+			if (c->string[0] == field_names[f][0] &&
+			    strcmp(c->string, field_names[f]) == 0)
+				break;
+		if (f == NFIELDS)
+			continue;
+		if (val[f] != NULL) {
+			xasprintf(errstr, "duplicate field \"%s\"", field_names[f]);
+			return -1;
+		}
+		val[f] = c;
+	}
+	return 0;
+}
+
+/*
+ * A string member. Returns 0 and sets *out to the document's string
+ * (NULL when absent and optional), or -1 with *errstr.
+ */
+static int
+get_string(const cJSON *const val[NFIELDS], enum field f, int required,
+    size_t max, char **out, char **errstr)
+{
+	const cJSON *v = val[f];
+	const char *key = field_names[f];
 	size_t len;
 
 	*out = NULL;
@@ -87,50 +127,51 @@ get_string(const cJSON *obj, const char *key, int required, size_t max,
 		xasprintf(errstr, "field \"%s\" is longer than %zu bytes", key, max);
 		return -1;
 	}
-	*out = xstrndup(v->valuestring, len);
+	*out = v->valuestring;
 	return 0;
 }
 
 static int
-get_enum(const cJSON *obj, const char *key, const char *a, const char *b,
-    int *out, char **errstr)
+get_enum(const cJSON *const val[NFIELDS], enum field f, const char *a,
+    const char *b, int *out, char **errstr)
 {
 	char *s;
 
-	if (get_string(obj, key, 1, 32, &s, errstr) == -1)
+	if (get_string(val, f, 1, 32, &s, errstr) == -1)
 		return -1;
 	if (strcmp(s, a) == 0)
 		*out = 0;
 	else if (strcmp(s, b) == 0)
 		*out = 1;
 	else {
-		xasprintf(errstr, "field \"%s\" must be \"%s\" or \"%s\"", key, a, b);
-		free(s);
+		xasprintf(errstr, "field \"%s\" must be \"%s\" or \"%s\"",
+		    field_names[f], a, b);
 		return -1;
 	}
-	free(s);
 	return 0;
 }
 
 static int
-get_time(const cJSON *obj, const char *key, int64_t *out, char **errstr)
+get_time(const cJSON *const val[NFIELDS], enum field f, int64_t *out,
+    char **errstr)
 {
 	char *s;
-	int rc;
 
-	if (get_string(obj, key, 1, 64, &s, errstr) == -1)
+	if (get_string(val, f, 1, 64, &s, errstr) == -1)
 		return -1;
-	rc = timefmt_parse_rfc3339(s, out);
-	if (rc == -1)
-		xasprintf(errstr, "field \"%s\" is not an RFC 3339 timestamp", key);
-	free(s);
-	return rc;
+	if (timefmt_parse_rfc3339(s, out) == -1) {
+		xasprintf(errstr, "field \"%s\" is not an RFC 3339 timestamp",
+		    field_names[f]);
+		return -1;
+	}
+	return 0;
 }
 
 static int
-get_complaint(const cJSON *obj, enum msg_complaint *out, char **errstr)
+get_complaint(const cJSON *const val[NFIELDS], enum msg_complaint *out,
+    char **errstr)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "complaint");
+	const cJSON *v = val[F_COMPLAINT];
 
 	*out = MSG_COMPLAINT_UNKNOWN;
 	if (v == NULL || cJSON_IsNull(v))
@@ -143,45 +184,27 @@ get_complaint(const cJSON *obj, enum msg_complaint *out, char **errstr)
 	return 0;
 }
 
-/* A field of ours given twice: which value is meant is unclear. */
-static int
-check_duplicates(const cJSON *obj, char **errstr)
-{
-	unsigned seen[NFIELDS] = { 0 };
-	const cJSON *c;
-	size_t i;
-
-	for (c = obj->child; c != NULL; c = c->next) {
-		for (i = 0; i < NFIELDS; i++) {
-			if (c->string == NULL || strcmp(c->string, fields[i]) != 0)
-				continue;
-			if (seen[i]++) {
-				xasprintf(errstr, "duplicate field \"%s\"", fields[i]);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static int
 msg_from_object(const cJSON *obj, struct msg *m, char **errstr)
 {
+	const cJSON *val[NFIELDS];
 	int kind, dir;
 
-	if (check_duplicates(obj, errstr) ||
-	    get_string(obj, "platform", 1, MSG_MAX_NAME, &m->platform, errstr) ||
-	    get_string(obj, "account", 1, MSG_MAX_NAME, &m->account, errstr) ||
-	    get_string(obj, "id", 1, MSG_MAX_ID, &m->id, errstr) ||
-	    get_string(obj, "conversation", 1, MSG_MAX_ID, &m->conversation, errstr) ||
-	    get_enum(obj, "kind", "direct", "broadcast", &kind, errstr) ||
-	    get_enum(obj, "direction", "inbound", "outbound", &dir, errstr) ||
-	    get_time(obj, "created_at", &m->created_ms, errstr) ||
-	    get_string(obj, "author", 0, MSG_MAX_ID, &m->author, errstr) ||
-	    get_string(obj, "in_reply_to", 0, MSG_MAX_ID, &m->in_reply_to, errstr) ||
-	    get_string(obj, "text", 0, MSG_MAX_TEXT, &m->text, errstr) ||
-	    get_string(obj, "url", 0, MSG_MAX_URL, &m->url, errstr) ||
-	    get_complaint(obj, &m->complaint, errstr))
+	if (collect_fields(obj, val, errstr) ||
+	    get_string(val, F_PLATFORM, 1, MSG_MAX_NAME, &m->platform, errstr) ||
+	    get_string(val, F_ACCOUNT, 1, MSG_MAX_NAME, &m->account, errstr) ||
+	    get_string(val, F_ID, 1, MSG_MAX_ID, &m->id, errstr) ||
+	    get_string(val, F_CONVERSATION, 1, MSG_MAX_ID, &m->conversation,
+	    errstr) ||
+	    get_enum(val, F_KIND, "direct", "broadcast", &kind, errstr) ||
+	    get_enum(val, F_DIRECTION, "inbound", "outbound", &dir, errstr) ||
+	    get_time(val, F_CREATED_AT, &m->created_ms, errstr) ||
+	    get_string(val, F_AUTHOR, 0, MSG_MAX_ID, &m->author, errstr) ||
+	    get_string(val, F_IN_REPLY_TO, 0, MSG_MAX_ID, &m->in_reply_to,
+	    errstr) ||
+	    get_string(val, F_TEXT, 0, MSG_MAX_TEXT, &m->text, errstr) ||
+	    get_string(val, F_URL, 0, MSG_MAX_URL, &m->url, errstr) ||
+	    get_complaint(val, &m->complaint, errstr))
 		return -1;
 	m->kind = kind;
 	m->direction = dir;
@@ -292,8 +315,9 @@ msg_parse_json(const char *buf, size_t len, struct msg *out, char **errstr)
 		cJSON_Delete(obj);
 		return -1;
 	}
+	/* the message borrows its strings from the document */
+	out->owner = obj;
 	rc = msg_from_object(obj, out, errstr);
-	cJSON_Delete(obj);
 	if (rc == -1)
 		msg_clear(out);
 	return rc;

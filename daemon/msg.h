@@ -44,6 +44,9 @@ struct msg {
 	char		*text;		/* NULL if absent */
 	char		*url;		/* NULL if absent */
 	enum msg_complaint complaint;
+	void		*owner;		/* when set, the strings point into it
+					   (a parsed document) and msg_clear
+					   frees it instead of each string */
 };
 
 /* Parse one JSON object (not NUL-terminated: buf, len). 0 on success, with

@@ -231,6 +231,7 @@ row_to_msg(struct store *st, sqlite3_stmt *s, struct msg *m)
 
 	if (a == NULL)
 		return -1;
+	memset(m, 0, sizeof *m);
 	m->platform = a->platform;
 	m->account = a->name;
 	m->id = (char *)sq_column_text(s, 1);
@@ -307,6 +308,7 @@ conversation_append(const struct msg *m, void *arg)
 	c->msgs = xreallocarray(c->msgs, c->n + 1, sizeof *c->msgs);
 	c->foreign = xreallocarray(c->foreign, c->n + 1, sizeof *c->foreign);
 	d = &c->msgs[c->n];
+	memset(d, 0, sizeof *d);
 	d->platform = xstrdup(m->platform);
 	d->account = xstrdup(m->account);
 	d->id = xstrdup(m->id);
