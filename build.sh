@@ -3,14 +3,18 @@
 # Set up, build and run replywatch on Debian 12 from a fresh checkout:
 #   ./build.sh demo    install what is missing, build, run the demo
 #   ./build.sh check   install what is missing, build, run every test
+#                      (then again built with AddressSanitizer and UBSan)
 #   ./build.sh         install what is missing and build
+# The build goes to _build/ (the sanitizer build to _build-sanitize/).
 set -eu
 cd "$(dirname "$0")"
+top=$PWD
 
 PACKAGES="gcc make autoconf automake pkg-config tzdata python3 time
  libuv1-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libinih-dev
- libunistring-dev
- check libsubunit-dev"
+ libunistring-dev check libsubunit-dev"
+
+SAN_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 install_missing() {
 	missing=""
@@ -27,26 +31,42 @@ install_missing() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
 }
 
+# build DIR [CONFIGURE-ARGS...]: configure (once) and build out of tree
 build() {
-	[ -x configure ] || autoreconf -fi
-	[ -f Makefile ] || ./configure --enable-werror
-	make -j"$(nproc)"
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && { [ -f Makefile ] || "$top/configure" "$@"; } &&
+	    make -j"$(nproc)")
+}
+
+# the closing line: counts of every test-suite.log given
+summary() {
+	cat "$@" 2>/dev/null | awk '
+	    /^# PASS:/ { p += $3 } /^# FAIL:/ { f += $3 } /^# ERROR:/ { f += $3 }
+	    /^# XPASS:/ { f += $3 } /^# SKIP:/ { s += $3 }
+	    END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
 }
 
 install_missing
-build
+if [ -f config.status ]; then
+	echo "build.sh: the source tree is configured in place; cleaning it for out-of-tree builds"
+	make distclean >/dev/null
+fi
+[ -x configure ] || autoreconf -fi
+build _build --enable-werror
 case "${1:-}" in
 demo)
-	make demo
+	make -C _build demo
 	;;
 check)
 	rc=0
-	make -j"$(nproc)" check || rc=$?
-	[ "$rc" -eq 0 ] || cat test-suite.log
-	# one closing line for people and CI
-	awk '/^# PASS:/ { p = $3 } /^# FAIL:/ { f += $3 } /^# ERROR:/ { f += $3 }
-	    /^# XPASS:/ { f += $3 } /^# SKIP:/ { s = $3 }
-	    END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' test-suite.log
+	make -C _build -j"$(nproc)" check || { rc=1; cat _build/test-suite.log; }
+	build _build-sanitize --enable-werror CFLAGS="$SAN_CFLAGS" \
+	    LDFLAGS="-fsanitize=address,undefined" >/dev/null
+	make -C _build-sanitize -j"$(nproc)" check ||
+	    { rc=1; cat _build-sanitize/test-suite.log; }
+	summary _build/test-suite.log _build-sanitize/test-suite.log
 	exit "$rc"
 	;;
 "")

@@ -290,7 +290,8 @@ conf_errors_take(struct conf_load *ld, struct conf_errors *errs)
 		ld->errs[ld->nerrs - 1].line = INT_MAX;
 		free(why);
 	}
-	qsort(ld->errs, ld->nerrs, sizeof *ld->errs, conf_err_cmp);
+	if (ld->nerrs > 1)
+		qsort(ld->errs, ld->nerrs, sizeof *ld->errs, conf_err_cmp);
 	errs->n = ld->nerrs;
 	errs->msgs = xcalloc(ld->nerrs, sizeof *errs->msgs);
 	for (i = 0; i < ld->nerrs; i++)

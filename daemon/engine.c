@@ -278,7 +278,9 @@ index_ids(struct engine *e)
 	for (i = 0; i < e->n; i++)
 		if (!e->msgs[i].foreign)
 			e->by_id[e->nby_id++] = i;
-	qsort_r(e->by_id, e->nby_id, sizeof *e->by_id, cmp_index_by_id, e->msgs);
+	if (e->nby_id > 1)
+		qsort_r(e->by_id, e->nby_id, sizeof *e->by_id, cmp_index_by_id,
+		    e->msgs);
 }
 
 static const struct engine_msg *
@@ -381,7 +383,8 @@ engine_compute(enum msg_kind kind, struct engine_msg *msgs, size_t n,
 {
 	struct engine *e = engine_new(kind);
 
-	qsort(msgs, n, sizeof *msgs, engine_msg_cmp);
+	if (n > 1)
+		qsort(msgs, n, sizeof *msgs, engine_msg_cmp);
 	engine_feed(e, msgs, n, NULL, NULL);
 	*out = e->res;
 	memset(&e->res, 0, sizeof e->res);

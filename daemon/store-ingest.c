@@ -959,7 +959,8 @@ news_prepare(struct ingest *in)
 		n->em.author = arena_str(&in->arena, n->off[1]);
 		n->em.in_reply_to = arena_str(&in->arena, n->off[2]);
 	}
-	qsort(in->news, in->nnews, sizeof *in->news, cmp_newmsg);
+	if (in->nnews > 1)
+		qsort(in->news, in->nnews, sizeof *in->news, cmp_newmsg);
 }
 
 /* Bring one conversation up to date: append its new messages, or
