@@ -20,7 +20,7 @@
  * Otherwise it is recomputed from all of its messages.
  */
 
-#define CONV_CACHE_MAX	(1u << 16)	/* conversation ids kept in memory */
+#define CONV_CACHE_MAX	(1u << 17)	/* conversation ids kept in memory */
 
 /* Strings of the batch's new messages, as offsets until the commit. */
 struct arena {
@@ -674,7 +674,16 @@ touch_reply_target(struct store *st, int64_t account, const char *target)
 		touch(st->ingest, sqlite3_column_int64(s, 0), account,
 		    MSG_BROADCAST, 1, 0);
 	sqlite3_reset(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	if (rc != SQLITE_DONE)
+		return rc == SQLITE_ROW ? 0 : -1;
+	/* not stored yet: its conversation must see this reply when it is */
+	if ((s = sq_stmt(st, S_AWAIT)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, account);
+	sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -809,15 +818,15 @@ appendable(struct store *st, const struct touched *t,
 	}
 	if (t->kind != MSG_BROADCAST)
 		return 1;
-	/* a reply stored in another conversation to a new message */
+	/* a reply stored earlier, elsewhere, awaits a new message: every
+	 * reply whose target was missing is noted by touch_reply_target */
 	for (i = 0; i < n; i++) {
 		if (msgs[i].direction != MSG_INBOUND)
 			continue;
-		if ((s = sq_stmt(st, S_REPLY_ELSEWHERE)) == NULL)
+		if ((s = sq_stmt(st, S_AWAITED)) == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 1, t->account_id);
 		sqlite3_bind_text(s, 2, msgs[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 3, t->conv_id);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc == SQLITE_ROW)

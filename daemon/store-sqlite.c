@@ -75,6 +75,12 @@ static const char *const migrations[] = {
 	"  open_msg INTEGER NOT NULL,"
 	"  close_msg INTEGER,"
 	"  inbound INTEGER NOT NULL);"
+	/* ids of messages that a stored reply answers but that are not
+	 * stored yet: when one arrives, its conversation is recomputed */
+	"CREATE TABLE awaited_targets ("
+	"  account_id INTEGER NOT NULL,"
+	"  msg_id TEXT NOT NULL,"
+	"  PRIMARY KEY (account_id, msg_id)) WITHOUT ROWID;"
 	"CREATE INDEX waits_conv ON waits (conv_id);"
 	/* covers the stats query: a window reads only its own waits */
 	"CREATE INDEX waits_opened ON waits (opened_ms, account_id, kind,"
@@ -109,9 +115,10 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " WHERE m.account_id = ? AND m.msg_id = ?",
 	[S_MSG_TARGET] = "SELECT conv_id, author, direction FROM messages"
 	    " WHERE account_id = ? AND msg_id = ?",
-	[S_REPLY_ELSEWHERE] = "SELECT 1 FROM messages"
-	    " WHERE account_id = ?1 AND in_reply_to = ?2 AND direction = 1"
-	    " AND conv_id <> ?3 LIMIT 1",
+	[S_AWAITED] = "SELECT 1 FROM awaited_targets"
+	    " WHERE account_id = ? AND msg_id = ?",
+	[S_AWAIT] = "INSERT OR IGNORE INTO awaited_targets (account_id, msg_id)"
+	    " VALUES (?, ?)",
 	[S_CONV_MSGS] = "SELECT id, msg_id, author, in_reply_to, created_ms,"
 	    " direction, complaint FROM messages WHERE conv_id = ?",
 	[S_CONV_FOREIGN] = "SELECT r.id, r.msg_id, r.author, r.in_reply_to,"
@@ -282,7 +289,10 @@ configure_connection(struct store *st, char **errstr)
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA foreign_keys = OFF;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA cache_size = -16384;";
+	    "PRAGMA cache_size = -16384;"
+	    /* fewer checkpoints: each one writes the pages that every batch
+	     * dirties again (index pages) */
+	    "PRAGMA wal_autocheckpoint = 10000;";
 	char *sqlerr = NULL;
 
 	sqlite3_busy_timeout(st->db, 10000);

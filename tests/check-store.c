@@ -337,6 +337,29 @@ START_TEST(test_cross_conversation_reply)
 }
 END_TEST
 
+/* The same, when the answered message arrives in order in a conversation
+ * that already has messages: the batch cannot simply be appended. */
+START_TEST(test_cross_conversation_reply_later)
+{
+	struct store *st = open_ok(dbpath);
+	struct msg a[] = {
+		mk("p0", "P", MSG_BROADCAST, MSG_INBOUND, 1, "A", NULL),
+		mk("r", "OTHER", MSG_BROADCAST, MSG_OUTBOUND, 100, "acme", "q"),
+		mk("q", "P", MSG_BROADCAST, MSG_INBOUND, 10, "B", NULL),
+	};
+	char *d;
+
+	put_all(st, a, NULL, 1, 1);
+	put_all(st, a + 1, NULL, 1, 1);
+	put_all(st, a + 2, NULL, 1, 1);
+	d = dump_store(st);
+	ck_assert_ptr_nonnull(strstr(d, "W x acme 1 1700000010000 1700000100000 -1\n"));
+	ck_assert_ptr_nonnull(strstr(d, "W x acme 1 1700000001000 -1 -1\n"));
+	free(d);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_mutable_fields)
 {
 	struct store *st = open_ok(dbpath);
@@ -442,6 +465,7 @@ store_suite(void)
 	tcase_add_test(tc, test_reference_example);
 	tcase_add_test(tc, test_incremental_any_order);
 	tcase_add_test(tc, test_cross_conversation_reply);
+	tcase_add_test(tc, test_cross_conversation_reply_later);
 	tcase_add_test(tc, test_mutable_fields);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_window_uses_index);
