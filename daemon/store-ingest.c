@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,7 +186,7 @@ conv_slot(struct ingest *in, const char *key)
 }
 
 static void
-conv_cache_put(struct ingest *in, char *key, int64_t id)
+conv_cache_put(struct ingest *in, const char *key, int64_t id)
 {
 	struct conv_slot *s;
 
@@ -197,11 +198,10 @@ conv_cache_put(struct ingest *in, char *key, int64_t id)
 	}
 	s = conv_slot(in, key);
 	if (s->key != NULL) {
-		free(key);
 		s->id = id;
 		return;
 	}
-	s->key = key;
+	s->key = xstrdup(key);
 	s->id = id;
 	in->nused++;
 }
@@ -277,18 +277,17 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
     int *created, char **errstr)
 {
 	struct ingest *in = st->ingest;
+	struct conv_slot *slot;
+	char key[MSG_MAX_ID + 48];
 	sqlite3_stmt *s;
-	char *key;
 	int64_t id = -1;
 	int rc;
 
 	*created = 0;
-	xasprintf(&key, "%lld/%d/%s", (long long)account, kind, conv);
-	if (in->nslots > 0 && conv_slot(in, key)->key != NULL) {
-		id = conv_slot(in, key)->id;
-		free(key);
-		return id;
-	}
+	/* conv is at most MSG_MAX_ID bytes: the key always fits */
+	snprintf(key, sizeof key, "%lld/%d/%s", (long long)account, kind, conv);
+	if (in->nslots > 0 && (slot = conv_slot(in, key))->key != NULL)
+		return slot->id;
 	if ((s = sq_stmt(st, S_CONV_GET)) == NULL)
 		goto fail;
 	sqlite3_bind_int64(s, 1, account);
@@ -313,7 +312,6 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
 	conv_cache_put(in, key, id);
 	return id;
 fail:
-	free(key);
 	sq_err(st, errstr, "cannot find or add conversation");
 	return -1;
 }
