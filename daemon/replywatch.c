@@ -20,18 +20,18 @@
  */
 
 static const struct cmd_entry commands[] = {
-	{ "import", "[FILE|-]",
-	  "import normalized messages (JSON Lines)", cmd_import },
+	{ "import", "[--batch N] [FILE|-]",
+	  "Import normalized messages (JSON Lines)", cmd_import },
 	{ "stats", "[--since T] [--until T] [--at T] [--by DIM[,DIM...]] "
-	  "[--tz ZONE] [--format table|json|csv]",
-	  "reply-time figures", cmd_stats },
+	  "[--account A] [--kind K] [--tz ZONE] [--format table|json|csv]",
+	  "Reply-time figures", cmd_stats },
 	{ "pending", "[--account A] [--kind K] [--at T] [--format F]",
-	  "open waits, oldest first", cmd_pending },
+	  "Open waits, oldest first", cmd_pending },
 	{ "messages", "[--since T] [--until T] [--account A] [--kind K] "
 	  "[--complaints] [--limit N] [--format F]",
-	  "the log of mentions, comments and direct messages", cmd_messages },
+	  "The log of mentions, comments and direct messages", cmd_messages },
 	{ "explain", "[--account A] [--at T] ID",
-	  "how the engine treated one message", cmd_explain },
+	  "How the engine treated one message", cmd_explain },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
