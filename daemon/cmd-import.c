@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "import-reader.h"
 #include "msg.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -31,49 +32,8 @@ struct import {
 	struct store	*st;
 	const char	*name;		/* for messages: the file or "-" */
 	size_t		 batch, in_batch;
-	unsigned long	 lines, added, existing, rejected;
+	unsigned long	 added, existing;
 };
-
-/* Read one line into buf (capacity cap); 1 on a line, 0 at EOF, -1 on a
- * read error. A line too long is consumed and flagged with *too_long. */
-static int
-read_line(FILE *fp, char *buf, size_t cap, size_t *len, int *too_long)
-{
-	size_t n;
-
-	*too_long = 0;
-	if (fgets(buf, (int)cap, fp) == NULL)
-		return ferror(fp) ? -1 : 0;
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n') {
-		buf[--n] = '\0';
-		if (n > 0 && buf[n - 1] == '\r')
-			buf[--n] = '\0';
-		*len = n;
-		return 1;
-	}
-	if (feof(fp)) {
-		*len = n;
-		return 1;
-	}
-	*too_long = 1;
-	for (;;) {
-		int ch = getc(fp);
-
-		if (ch == EOF || ch == '\n')
-			break;
-	}
-	return ferror(fp) ? -1 : 1;
-}
-
-static int
-blank(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t')
-			return 0;
-	return 1;
-}
 
 static int
 flush_batch(struct import *im, int reopen)
@@ -95,26 +55,17 @@ flush_batch(struct import *im, int reopen)
 }
 
 static int
-import_line(struct import *im, const char *line, size_t len)
+store_one(struct import *im, const struct msg *m)
 {
-	struct msg m;
 	char *err = NULL;
 	int added;
 
-	if (msg_parse_json(line, len, &m, &err) == -1) {
-		fprintf(stderr, "%s:%lu: %s\n", im->name, im->lines, err);
+	if (store_put_message(im->st, m, &added, &err) == -1) {
+		fprintf(stderr, "replywatch import: %s: message %s: %s\n",
+		    im->name, m->id, err);
 		free(err);
-		im->rejected++;
-		return 0;
-	}
-	if (store_put_message(im->st, &m, &added, &err) == -1) {
-		fprintf(stderr, "replywatch import: %s:%lu: %s\n", im->name,
-		    im->lines, err);
-		free(err);
-		msg_clear(&m);
 		return -1;
 	}
-	msg_clear(&m);
 	if (added)
 		im->added++;
 	else
@@ -124,40 +75,28 @@ import_line(struct import *im, const char *line, size_t len)
 	return 0;
 }
 
+/* Store what the reader parses, in batches. */
 static int
-import_stream(struct import *im, FILE *fp)
+import_stream(struct import *im, struct reader *rd)
 {
-	char *buf = xmalloc(IMPORT_MAX_LINE + 2), *err = NULL;
-	int too_long, rc;
-	size_t len;
+	char *err = NULL;
+	struct msg m;
+	int rc;
 
 	if (store_begin(im->st, &err) == -1) {
 		fprintf(stderr, "replywatch import: %s\n", err);
 		free(err);
-		free(buf);
 		return -1;
 	}
-	while ((rc = read_line(fp, buf, IMPORT_MAX_LINE + 2, &len, &too_long)) == 1) {
-		im->lines++;
-		if (too_long) {
-			fprintf(stderr, "%s:%lu: line longer than %d bytes\n",
-			    im->name, im->lines, IMPORT_MAX_LINE);
-			im->rejected++;
-			continue;
-		}
-		if (blank(buf))
-			continue;
-		if (import_line(im, buf, len) == -1)
+	while ((rc = reader_next(rd, &m, &err)) == 1)
+		if (store_one(im, &m) == -1)
 			break;
-	}
-	free(buf);
-	if (rc == -1) {
-		fprintf(stderr, "replywatch import: %s: read error: %s\n",
-		    im->name, strerror(errno));
-		store_rollback(im->st);
-		return -1;
-	}
-	if (rc == 1) {	/* stopped by a store error: the batch is lost */
+	if (rc != 0) {	/* a reading or a store error: the batch is lost */
+		if (err != NULL) {
+			fprintf(stderr, "replywatch import: %s: %s\n", im->name,
+			    err);
+			free(err);
+		}
 		store_rollback(im->st);
 		return -1;
 	}
@@ -173,7 +112,9 @@ cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct import im = { .batch = IMPORT_BATCH, .name = "-" };
+	unsigned long rejected;
 	char *err = NULL, *end;
+	struct reader *rd;
 	FILE *fp = stdin;
 	int ch, rc;
 
@@ -206,22 +147,31 @@ cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if ((im.st = store_open(ctx->dbpath, STORE_CREATE, &err)) == NULL) {
+	/* the reading process starts before the database is open */
+	if ((rd = reader_start(fp, im.name, IMPORT_MAX_LINE, &err)) == NULL) {
 		fprintf(stderr, "replywatch import: %s\n", err);
 		free(err);
 		if (fp != stdin)
 			fclose(fp);
 		return EXIT_FAIL;
 	}
-	rc = import_stream(&im, fp);
-	store_close(im.st);
 	if (fp != stdin)
 		fclose(fp);
+	if ((im.st = store_open(ctx->dbpath, STORE_CREATE, &err)) == NULL) {
+		fprintf(stderr, "replywatch import: %s\n", err);
+		free(err);
+		reader_stop(rd);
+		return EXIT_FAIL;
+	}
+	rc = import_stream(&im, rd);
+	store_close(im.st);
+	reader_counts(rd, NULL, &rejected);
+	reader_stop(rd);
 	fprintf(stderr, "replywatch import: %s: %lu messages: %lu new, "
 	    "%lu already stored, %lu rejected%s\n", im.name,
-	    im.added + im.existing, im.added, im.existing, im.rejected,
+	    im.added + im.existing, im.added, im.existing, rejected,
 	    rc == -1 ? " (stopped: the last batch was not stored)" : "");
 	if (rc == -1)
 		return EXIT_FAIL;
-	return im.rejected ? EXIT_PARTIAL : EXIT_OK;
+	return rejected ? EXIT_PARTIAL : EXIT_OK;
 }

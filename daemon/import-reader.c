@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "import-reader.h"
+#include "xmalloc.h"
+
+/*
+ * The pipe carries records: a 4-byte body length, a 1-byte type, the body.
+ * Both ends are the same program on the same machine: host byte order.
+ *
+ *   'M' a message: created_ms (8), kind, direction, complaint (1 each),
+ *       then platform, account, id, conversation, author, in_reply_to,
+ *       text, url, each as a 4-byte length (NONE: absent) and the bytes
+ *       with their NUL
+ *   'E' the end: lines (8), rejected (8)
+ *   'X' the input could not be read: the reason, with its NUL
+ */
+#define NONE		UINT32_MAX
+#define NSTRINGS	8
+#define PIPE_BUFFER	(1 << 20)
+
+struct reader {
+	pid_t		 pid;
+	FILE		*in;		/* the parent's end of the pipe */
+	char		*buf;		/* the current record's body */
+	size_t		 cap;
+	unsigned long	 lines, rejected;
+	int		 ended;
+};
+
+/* ---- the child: read, parse, write records ----------------------------- */
+
+struct out {
+	FILE	*fp;
+	char	*buf;
+	size_t	 len, cap;
+};
+
+static void
+out_add(struct out *o, const void *p, size_t n)
+{
+	if (o->len + n > o->cap) {
+		while (o->len + n > o->cap)
+			o->cap = o->cap ? o->cap * 2 : 4096;
+		o->buf = xreallocarray(o->buf, o->cap, 1);
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void
+out_string(struct out *o, const char *s)
+{
+	uint32_t n = s == NULL ? NONE : (uint32_t)strlen(s) + 1;
+
+	out_add(o, &n, sizeof n);
+	if (s != NULL)
+		out_add(o, s, n);
+}
+
+/* Send the record built in o->buf after its 5-byte header. */
+static int
+out_send(struct out *o, char type)
+{
+	uint32_t len = (uint32_t)(o->len - 5);
+
+	memcpy(o->buf, &len, sizeof len);
+	o->buf[4] = type;
+	return fwrite(o->buf, 1, o->len, o->fp) == o->len ? 0 : -1;
+}
+
+static void
+out_begin(struct out *o)
+{
+	o->len = 0;
+	out_add(o, "\0\0\0\0\0", 5);
+}
+
+static int
+send_msg(struct out *o, const struct msg *m)
+{
+	int8_t b[3] = { (int8_t)m->kind, (int8_t)m->direction,
+	    (int8_t)m->complaint };
+
+	out_begin(o);
+	out_add(o, &m->created_ms, sizeof m->created_ms);
+	out_add(o, b, sizeof b);
+	out_string(o, m->platform);
+	out_string(o, m->account);
+	out_string(o, m->id);
+	out_string(o, m->conversation);
+	out_string(o, m->author);
+	out_string(o, m->in_reply_to);
+	out_string(o, m->text);
+	out_string(o, m->url);
+	return out_send(o, 'M');
+}
+
+/* Read one line into buf (capacity cap); 1 on a line, 0 at EOF, -1 on a
+ * read error. A line too long is consumed and flagged with *too_long. */
+static int
+read_line(FILE *fp, char *buf, size_t cap, size_t *len, int *too_long)
+{
+	size_t n;
+
+	*too_long = 0;
+	if (fgets(buf, (int)cap, fp) == NULL)
+		return ferror(fp) ? -1 : 0;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n') {
+		buf[--n] = '\0';
+		if (n > 0 && buf[n - 1] == '\r')
+			buf[--n] = '\0';
+		*len = n;
+		return 1;
+	}
+	if (feof(fp)) {
+		*len = n;
+		return 1;
+	}
+	*too_long = 1;
+	for (;;) {
+		int ch = getc(fp);
+
+		if (ch == EOF || ch == '\n')
+			break;
+	}
+	return ferror(fp) ? -1 : 1;
+}
+
+static int
+blank(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t')
+			return 0;
+	return 1;
+}
+
+static int
+child_main(FILE *fp, const char *name, size_t max_line, struct out *o)
+{
+	char *line = xmalloc(max_line + 2), *err;
+	uint64_t lines = 0, rejected = 0;
+	int too_long, rc;
+	struct msg m;
+	size_t len;
+
+	while ((rc = read_line(fp, line, max_line + 2, &len, &too_long)) == 1) {
+		lines++;
+		if (too_long) {
+			fprintf(stderr, "%s:%llu: line longer than %zu bytes\n",
+			    name, (unsigned long long)lines, max_line);
+			rejected++;
+			continue;
+		}
+		if (blank(line))
+			continue;
+		err = NULL;
+		if (msg_parse_json(line, len, &m, &err) == -1) {
+			fprintf(stderr, "%s:%llu: %s\n", name,
+			    (unsigned long long)lines, err);
+			free(err);
+			rejected++;
+			continue;
+		}
+		rc = send_msg(o, &m);
+		msg_clear(&m);
+		if (rc == -1)
+			break;	/* the parent is gone */
+	}
+	free(line);
+	out_begin(o);
+	if (rc == -1 && ferror(fp)) {
+		out_add(o, strerror(errno), strlen(strerror(errno)) + 1);
+		out_send(o, 'X');
+	} else {
+		out_add(o, &lines, sizeof lines);
+		out_add(o, &rejected, sizeof rejected);
+		out_send(o, 'E');
+	}
+	return fflush(o->fp) == 0 ? 0 : 1;
+}
+
+/* ---- the parent ------------------------------------------------------------ */
+
+struct reader *
+reader_start(FILE *fp, const char *name, size_t max_line, char **errstr)
+{
+	struct reader *r;
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds) == -1) {
+		xasprintf(errstr, "pipe: %s", strerror(errno));
+		return NULL;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		xasprintf(errstr, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		struct out o = { 0 };
+		int rc;
+
+		close(fds[0]);
+		/* end with the parent, whatever ends it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		if ((o.fp = fdopen(fds[1], "w")) == NULL)
+			_exit(1);
+		setvbuf(o.fp, NULL, _IOFBF, PIPE_BUFFER);
+		rc = child_main(fp, name, max_line, &o);
+		free(o.buf);
+		fclose(o.fp);
+		_exit(rc);
+	}
+	close(fds[1]);
+	r = xcalloc(1, sizeof *r);
+	r->pid = pid;
+	if ((r->in = fdopen(fds[0], "r")) == NULL) {
+		xasprintf(errstr, "fdopen: %s", strerror(errno));
+		close(fds[0]);
+		reader_stop(r);
+		return NULL;
+	}
+	setvbuf(r->in, NULL, _IOFBF, PIPE_BUFFER);
+	return r;
+}
+
+/* Take a string from the record at *p; NULL for an absent one. */
+static int
+take_string(struct reader *r, size_t *p, size_t len, char **out)
+{
+	uint32_t n;
+
+	if (*p + sizeof n > len)
+		return -1;
+	memcpy(&n, r->buf + *p, sizeof n);
+	*p += sizeof n;
+	if (n == NONE) {
+		*out = NULL;
+		return 0;
+	}
+	if (n == 0 || *p + n > len || r->buf[*p + n - 1] != '\0')
+		return -1;
+	*out = r->buf + *p;
+	*p += n;
+	return 0;
+}
+
+static int
+decode_msg(struct reader *r, size_t len, struct msg *m)
+{
+	char **strings[NSTRINGS] = {
+		&m->platform, &m->account, &m->id, &m->conversation,
+		&m->author, &m->in_reply_to, &m->text, &m->url,
+	};
+	size_t p = 0, i;
+	int8_t b[3];
+
+	memset(m, 0, sizeof *m);
+	if (len < sizeof m->created_ms + sizeof b)
+		return -1;
+	memcpy(&m->created_ms, r->buf, sizeof m->created_ms);
+	p += sizeof m->created_ms;
+	memcpy(b, r->buf + p, sizeof b);
+	p += sizeof b;
+	m->kind = b[0];
+	m->direction = b[1];
+	m->complaint = b[2];
+	for (i = 0; i < NSTRINGS; i++)
+		if (take_string(r, &p, len, strings[i]) == -1)
+			return -1;
+	return p == len ? 0 : -1;
+}
+
+int
+reader_next(struct reader *r, struct msg *m, char **errstr)
+{
+	unsigned char hdr[5];
+	uint32_t len;
+	uint64_t counts[2];
+
+	if (r->ended)
+		return 0;
+	if (fread(hdr, 1, sizeof hdr, r->in) != sizeof hdr)
+		goto died;
+	memcpy(&len, hdr, sizeof len);
+	if (len > r->cap) {
+		r->cap = len;
+		r->buf = xreallocarray(r->buf, r->cap, 1);
+	}
+	if (len > 0 && fread(r->buf, 1, len, r->in) != len)
+		goto died;
+	switch (hdr[4]) {
+	case 'M':
+		if (decode_msg(r, len, m) == 0)
+			return 1;
+		break;
+	case 'E':
+		if (len != sizeof counts)
+			break;
+		memcpy(counts, r->buf, sizeof counts);
+		r->lines = counts[0];
+		r->rejected = counts[1];
+		r->ended = 1;
+		return 0;
+	case 'X':
+		if (len == 0 || r->buf[len - 1] != '\0')
+			break;
+		xasprintf(errstr, "read error: %s", r->buf);
+		return -1;
+	}
+	xasprintf(errstr, "the reading process sent a bad record");
+	return -1;
+died:
+	xasprintf(errstr, "the reading process ended early");
+	return -1;
+}
+
+void
+reader_counts(const struct reader *r, unsigned long *lines,
+    unsigned long *rejected)
+{
+	if (lines != NULL)
+		*lines = r->lines;
+	if (rejected != NULL)
+		*rejected = r->rejected;
+}
+
+void
+reader_stop(struct reader *r)
+{
+	int status;
+
+	if (r == NULL)
+		return;
+	if (!r->ended)
+		kill(r->pid, SIGTERM);
+	if (r->in != NULL)
+		fclose(r->in);
+	while (waitpid(r->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	free(r->buf);
+	free(r);
+}
