@@ -52,7 +52,17 @@ struct conv_slot {
 	int64_t	 id;
 };
 
+/* The row ids of the batch's messages of one hour. */
+struct hour_span {
+	int64_t	 hour;
+	int64_t	 first_id, last_id;
+};
+
+#define HOUR_MS	(3600 * 1000LL)
+
 struct ingest {
+	struct hour_span *hours;	/* unsorted; the last one used first */
+	size_t		 nhours, hours_cap;
 	struct touched	*touched;
 	size_t		 ntouched, touched_cap;
 	struct newmsg	*news;
@@ -118,6 +128,7 @@ ingest_free(struct ingest *in)
 	if (in == NULL)
 		return;
 	conv_cache_clear(in);
+	free(in->hours);
 	free(in->touched);
 	free(in->news);
 	free(in->arena.buf);
@@ -137,6 +148,7 @@ batch_reset(struct ingest *in)
 {
 	in->ntouched = 0;
 	in->nnews = 0;
+	in->nhours = 0;
 	in->arena.len = 0;
 }
 
@@ -381,6 +393,57 @@ fail:
 	return -1;
 }
 
+/* Note a new message's row id under the hour it was created in. */
+static void
+note_hour(struct ingest *in, int64_t created_ms, int64_t id)
+{
+	int64_t hour = created_ms / HOUR_MS;
+	struct hour_span *h;
+	size_t i;
+
+	/* messages mostly come in time order: look from the newest hour */
+	for (i = in->nhours; i > 0; i--) {
+		h = &in->hours[i - 1];
+		if (h->hour != hour)
+			continue;
+		if (id < h->first_id)
+			h->first_id = id;
+		if (id > h->last_id)
+			h->last_id = id;
+		return;
+	}
+	if (in->nhours == in->hours_cap) {
+		in->hours_cap = in->hours_cap ? in->hours_cap * 2 : 64;
+		in->hours = xreallocarray(in->hours, in->hours_cap,
+		    sizeof *in->hours);
+	}
+	h = &in->hours[in->nhours++];
+	h->hour = hour;
+	h->first_id = h->last_id = id;
+}
+
+static int
+save_hours(struct store *st)
+{
+	struct ingest *in = st->ingest;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < in->nhours; i++) {
+		if ((s = sq_stmt(st, S_HOUR_SAVE)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, in->hours[i].hour);
+		sqlite3_bind_int64(s, 2, in->hours[i].first_id);
+		sqlite3_bind_int64(s, 3, in->hours[i].last_id);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 remember_new(struct ingest *in, int64_t conv, int64_t ref, const struct msg *m)
 {
@@ -444,6 +507,7 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 		return update_message(st, account, m, errstr);
 	*added = 1;
 	remember_new(st->ingest, conv, sqlite3_last_insert_rowid(st->db), m);
+	note_hour(st->ingest, m->created_ms, sqlite3_last_insert_rowid(st->db));
 	touch(st->ingest, conv, account, m->kind, 0, created);
 	return 0;
 }
@@ -1025,6 +1089,8 @@ store_commit(struct store *st, char **errstr)
 		if (recompute_full(st, &t) == -1)
 			goto fail;
 	}
+	if (save_hours(st) == -1)
+		goto fail;
 	if (sq_exec(st, S_COMMIT, errstr) == -1) {
 		store_rollback(st);
 		return -1;

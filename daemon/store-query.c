@@ -265,8 +265,15 @@ int
 store_each_message(struct store *st, const struct store_filter *f,
     store_msg_fn *fn, void *arg, char **errstr)
 {
+	/* the rows of the window's hours lie between these row ids */
 	static const char sql[] = MESSAGE_COLUMNS
-	    " WHERE m.created_ms >= :since AND m.created_ms < :until"
+	    " WHERE m.id BETWEEN"
+	    "   (SELECT ifnull(min(first_id), 0) FROM message_hours"
+	    "    WHERE hour BETWEEN :since / 3600000 AND :until / 3600000)"
+	    " AND"
+	    "   (SELECT ifnull(max(last_id), -1) FROM message_hours"
+	    "    WHERE hour BETWEEN :since / 3600000 AND :until / 3600000)"
+	    " AND m.created_ms >= :since AND m.created_ms < :until"
 	    " AND m.created_ms <= :at"
 	    " AND (:kind IS NULL OR c.kind = :kind)"
 	    " AND (:complaints = 0 OR m.complaint = 1)"

@@ -62,7 +62,13 @@ static const char *const migrations[] = {
 	/* the brand's replies by the message they answer */
 	"CREATE INDEX messages_reply ON messages (account_id, in_reply_to)"
 	"  WHERE in_reply_to IS NOT NULL AND direction = 1;"
-	"CREATE INDEX messages_created ON messages (created_ms);"
+	/* where the messages of each hour lie, by row id: the log reads a
+	 * window through it instead of an index on time, which would cost
+	 * every insert more than all of this */
+	"CREATE TABLE message_hours ("
+	"  hour INTEGER PRIMARY KEY,"
+	"  first_id INTEGER NOT NULL,"
+	"  last_id INTEGER NOT NULL);"
 	"CREATE TABLE waits ("
 	"  id INTEGER PRIMARY KEY,"
 	"  conv_id INTEGER NOT NULL REFERENCES conversations (id),"
@@ -134,6 +140,9 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_WAIT_UPDATE] = "UPDATE waits SET closed_ms = ?2, close_msg = ?3,"
 	    " complaint_ms = ?4, inbound = ?5 WHERE id = ?1",
+	[S_HOUR_SAVE] = "INSERT INTO message_hours (hour, first_id, last_id)"
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (hour) DO UPDATE SET"
+	    " first_id = min(first_id, ?2), last_id = max(last_id, ?3)",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

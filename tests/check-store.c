@@ -360,6 +360,52 @@ START_TEST(test_cross_conversation_reply_later)
 }
 END_TEST
 
+static void
+count_msg(const struct msg *m, void *arg)
+{
+	char **ids = arg;
+	char *n;
+
+	xasprintf(&n, "%s%s ", *ids ? *ids : "", m->id);
+	free(*ids);
+	*ids = n;
+}
+
+/* The log's window finds its messages whatever order and batches they
+ * came in: hours apart, the later hour stored first. */
+START_TEST(test_message_window)
+{
+	struct store *st = open_ok(dbpath);
+	struct msg a[] = {
+		mk("late", "D", MSG_DIRECT, MSG_INBOUND, 7200, "A", NULL),
+		mk("early", "E", MSG_DIRECT, MSG_INBOUND, 10, "B", NULL),
+		mk("mid", "F", MSG_DIRECT, MSG_INBOUND, 3700, "C", NULL),
+		mk("late2", "D", MSG_DIRECT, MSG_OUTBOUND, 7300, "acme", NULL),
+	};
+	struct store_filter f = { .kind = -1, .at_ms = INT64_MAX };
+	char *err = NULL, *ids = NULL;
+
+	put_all(st, a, NULL, 1, 1);
+	put_all(st, a + 1, NULL, 3, 2);
+	f.since_ms = 1700000000000LL;
+	f.until_ms = 1700000000000LL + 3700 * 1000;
+	ck_assert_int_eq(store_each_message(st, &f, count_msg, &ids, &err), 0);
+	ck_assert_str_eq(ids, "early ");
+	free(ids);
+	ids = NULL;
+	f.until_ms = 1700000000000LL + 8000 * 1000;
+	ck_assert_int_eq(store_each_message(st, &f, count_msg, &ids, &err), 0);
+	ck_assert_str_eq(ids, "early mid late late2 ");
+	free(ids);
+	ids = NULL;
+	f.since_ms = 1700000000000LL + 3700 * 1000;
+	ck_assert_int_eq(store_each_message(st, &f, count_msg, &ids, &err), 0);
+	ck_assert_str_eq(ids, "mid late late2 ");
+	free(ids);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_mutable_fields)
 {
 	struct store *st = open_ok(dbpath);
@@ -467,6 +513,7 @@ store_suite(void)
 	tcase_add_test(tc, test_cross_conversation_reply);
 	tcase_add_test(tc, test_cross_conversation_reply_later);
 	tcase_add_test(tc, test_mutable_fields);
+	tcase_add_test(tc, test_message_window);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_window_uses_index);
 	tcase_add_test(tc, test_concurrent_reader);
