@@ -591,14 +591,16 @@ conv_state_update(struct conv_state *cs, const struct engine_result *res,
 	for (i = 0; i < res->nwaits; i++)
 		if (cs->first_inbound && res->waits[i].open_ref == cs->first_msg)
 			cs->first_complaint_ms = res->waits[i].complaint_ms;
-	for (i = n; i > 0; i--)
-		if (!msgs[i - 1].foreign) {
-			cs->last_ms = msgs[i - 1].created_ms;
-			cs->last_dir = msgs[i - 1].direction;
-			free(cs->last_id);
-			cs->last_id = xstrdup(msgs[i - 1].id);
-			break;
-		}
+	/* the last message that acted here, a reply from elsewhere
+	 * included: a new message before it cannot simply be appended.
+	 * (Appended messages all come after the last one; a recomputation
+	 * starts from nothing.) */
+	if (n > 0) {
+		cs->last_ms = msgs[n - 1].created_ms;
+		cs->last_dir = msgs[n - 1].direction;
+		free(cs->last_id);
+		cs->last_id = xstrdup(msgs[n - 1].id);
+	}
 }
 
 /* ---- recomputing from all messages ---------------------------------------------- */
@@ -719,30 +721,64 @@ wait_update(struct store *st, const struct engine_wait *w)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* An own reply whose target is in another conversation: that one's waits
- * depend on it too. */
+/* Run a statement bound to (a, b[, text c]) to its end. */
 static int
-touch_reply_target(struct store *st, int64_t account, const char *target)
+exec_ids(struct store *st, enum stmt_id id, int64_t a, int64_t b,
+    const char *c)
+{
+	sqlite3_stmt *s = sq_stmt(st, id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	if (b >= 0)
+		sqlite3_bind_int64(s, 2, b);
+	if (c != NULL)
+		sqlite3_bind_text(s, 3, c, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* An own reply whose target is not in its conversation. If the target is
+ * stored elsewhere, the reply acts there: note it, and recompute that
+ * conversation. If it is not stored yet, note that it is awaited. */
+static int
+touch_reply_target(struct store *st, int64_t account, const char *target,
+    int64_t reply)
 {
 	sqlite3_stmt *s = sq_stmt(st, S_MSG_CONV_OF);
-	int rc;
+	int64_t conv = -1;
+	int rc, kind = -1;
 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account);
 	sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_int(s, 1) == MSG_BROADCAST)
-		touch(st->ingest, sqlite3_column_int64(s, 0), account,
-		    MSG_BROADCAST, 1, 0);
+	if (rc == SQLITE_ROW) {
+		conv = sqlite3_column_int64(s, 0);
+		kind = sqlite3_column_int(s, 1);
+	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return rc == SQLITE_ROW ? 0 : -1;
-	/* not stored yet: its conversation must see this reply when it is */
-	if ((s = sq_stmt(st, S_AWAIT)) == NULL)
+	if (rc == SQLITE_ROW) {
+		if (kind != MSG_BROADCAST)
+			return 0;
+		if (exec_ids(st, S_CROSS_ADD, conv, reply, NULL) == -1)
+			return -1;
+		/* only a new pair changes that conversation: touching it for
+		 * a known one would recompute two threads that answer each
+		 * other back and forth for ever */
+		if (sqlite3_changes(st->db) > 0)
+			touch(st->ingest, conv, account, MSG_BROADCAST, 1, 0);
+		return 0;
+	}
+	if (rc != SQLITE_DONE || (s = sq_stmt(st, S_AWAIT)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, account);
 	sqlite3_bind_text(s, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, reply);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -754,10 +790,13 @@ touch_unresolved(struct store *st, const struct touched *t,
 {
 	size_t i;
 
-	for (i = 0; i < res->nunresolved; i++)
-		if (touch_reply_target(st, t->account_id,
-		    msgs[res->unresolved[i]].in_reply_to) == -1)
+	for (i = 0; i < res->nunresolved; i++) {
+		const struct engine_msg *m = &msgs[res->unresolved[i]];
+
+		if (touch_reply_target(st, t->account_id, m->in_reply_to,
+		    m->ref) == -1)
 			return -1;
+	}
 	return 0;
 }
 
@@ -774,6 +813,11 @@ recompute_full(struct store *st, const struct touched *t)
 	memset(&res, 0, sizeof res);
 	/* from scratch: nothing remembered counts */
 	conv_state_empty(&cs);
+	/* replies elsewhere that awaited one of its messages act here now */
+	if (t->kind == MSG_BROADCAST &&
+	    (exec_ids(st, S_AWAIT_CLAIM, t->conv_id, -1, NULL) == -1 ||
+	    exec_ids(st, S_AWAIT_DROP, t->conv_id, -1, NULL) == -1))
+		return -1;
 	if (load_all(st, t, &l) == -1) {
 		loaded_clear(&l);
 		return -1;
@@ -1080,8 +1124,8 @@ store_commit(struct store *st, char **errstr)
 		if (update_conversation(st, &t, &next) == -1)
 			goto fail;
 	}
-	/* Conversations answered by replies from others: recompute each
-	 * once, with those replies (this adds no further ones). */
+	/* Conversations that replies from others now act in: recompute
+	 * them with those replies. That notes no pair twice, so it ends. */
 	touched_unique(in, first_pass);
 	for (i = first_pass; i < in->ntouched; i++) {
 		struct touched t = in->touched[i];

@@ -340,10 +340,8 @@ store_load_conversation(struct store *st, const char *platform,
 	static const char own[] = MESSAGE_COLUMNS
 	    " WHERE m.conv_id = :conv";
 	static const char foreign[] = MESSAGE_COLUMNS
-	    " WHERE m.id IN (SELECT r.id FROM messages t JOIN messages r"
-	    "   ON r.account_id = t.account_id AND r.in_reply_to = t.msg_id"
-	    "   WHERE t.conv_id = :conv AND r.conv_id <> :conv"
-	    "   AND r.direction = 1)";
+	    " WHERE m.id IN (SELECT reply FROM cross_replies"
+	    "   WHERE conv_id = :conv) AND m.conv_id <> :conv";
 	const struct account *a = sq_account_by_name(st, platform, account);
 	struct store_filter f = { .kind = -1 };
 	sqlite3_stmt *s;

@@ -59,9 +59,7 @@ static const char *const migrations[] = {
 	"  url TEXT,"
 	"  UNIQUE (account_id, msg_id));"
 	"CREATE INDEX messages_conv ON messages (conv_id);"
-	/* the brand's replies by the message they answer */
-	"CREATE INDEX messages_reply ON messages (account_id, in_reply_to)"
-	"  WHERE in_reply_to IS NOT NULL AND direction = 1;"
+
 	/* where the messages of each hour lie, by row id: the log reads a
 	 * window through it instead of an index on time, which would cost
 	 * every insert more than all of this */
@@ -81,12 +79,21 @@ static const char *const migrations[] = {
 	"  open_msg INTEGER NOT NULL,"
 	"  close_msg INTEGER,"
 	"  inbound INTEGER NOT NULL);"
-	/* ids of messages that a stored reply answers but that are not
-	 * stored yet: when one arrives, its conversation is recomputed */
+	/* The brand's public replies that answer a message of another
+	 * conversation than their own (rare: most stay in their thread).
+	 * cross_replies: the reply and the conversation it acts in.
+	 * awaited_targets: replies whose target is not stored yet; when it
+	 * arrives, the pair moves to cross_replies. Together they replace
+	 * an index on in_reply_to, which every insert would pay for. */
+	"CREATE TABLE cross_replies ("
+	"  conv_id INTEGER NOT NULL,"
+	"  reply INTEGER NOT NULL,"
+	"  PRIMARY KEY (conv_id, reply)) WITHOUT ROWID;"
 	"CREATE TABLE awaited_targets ("
 	"  account_id INTEGER NOT NULL,"
 	"  msg_id TEXT NOT NULL,"
-	"  PRIMARY KEY (account_id, msg_id)) WITHOUT ROWID;"
+	"  reply INTEGER NOT NULL,"
+	"  PRIMARY KEY (account_id, msg_id, reply)) WITHOUT ROWID;"
 	"CREATE INDEX waits_conv ON waits (conv_id);"
 	/* covers the stats query: a window reads only its own waits */
 	"CREATE INDEX waits_opened ON waits (opened_ms, account_id, kind,"
@@ -122,16 +129,26 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_MSG_TARGET] = "SELECT conv_id, author, direction FROM messages"
 	    " WHERE account_id = ? AND msg_id = ?",
 	[S_AWAITED] = "SELECT 1 FROM awaited_targets"
-	    " WHERE account_id = ? AND msg_id = ?",
-	[S_AWAIT] = "INSERT OR IGNORE INTO awaited_targets (account_id, msg_id)"
+	    " WHERE account_id = ? AND msg_id = ? LIMIT 1",
+	[S_AWAIT] = "INSERT OR IGNORE INTO awaited_targets (account_id, msg_id,"
+	    " reply) VALUES (?, ?, ?)",
+	[S_AWAIT_CLAIM] = "INSERT OR IGNORE INTO cross_replies (conv_id, reply)"
+	    " SELECT ?1, a.reply FROM messages t"
+	    " JOIN awaited_targets a"
+	    "   ON a.account_id = t.account_id AND a.msg_id = t.msg_id"
+	    " JOIN messages r ON r.id = a.reply"
+	    " WHERE t.conv_id = ?1 AND r.conv_id <> ?1",
+	[S_AWAIT_DROP] = "DELETE FROM awaited_targets"
+	    " WHERE (account_id, msg_id) IN"
+	    "   (SELECT account_id, msg_id FROM messages WHERE conv_id = ?1)",
+	[S_CROSS_ADD] = "INSERT OR IGNORE INTO cross_replies (conv_id, reply)"
 	    " VALUES (?, ?)",
 	[S_CONV_MSGS] = "SELECT id, msg_id, author, in_reply_to, created_ms,"
 	    " direction, complaint FROM messages WHERE conv_id = ?",
 	[S_CONV_FOREIGN] = "SELECT r.id, r.msg_id, r.author, r.in_reply_to,"
 	    " r.created_ms, r.direction, r.complaint"
-	    " FROM messages t JOIN messages r"
-	    "   ON r.account_id = t.account_id AND r.in_reply_to = t.msg_id"
-	    " WHERE t.conv_id = ?1 AND r.conv_id <> ?1 AND r.direction = 1",
+	    " FROM cross_replies x JOIN messages r ON r.id = x.reply"
+	    " WHERE x.conv_id = ?1 AND r.conv_id <> ?1",
 	[S_WAITS_OPEN] = "SELECT id, author, opened_ms, complaint_ms, open_msg,"
 	    " inbound FROM waits WHERE conv_id = ? AND closed_ms IS NULL",
 	[S_WAITS_DELETE] = "DELETE FROM waits WHERE conv_id = ?",

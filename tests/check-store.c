@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>	/* only to craft databases of other versions */
 
+#include "engine.h"
 #include "msg.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -360,6 +361,164 @@ START_TEST(test_cross_conversation_reply_later)
 }
 END_TEST
 
+/*
+ * Public threads whose replies cross threads: a brand reply may answer a
+ * message of another thread, or one that never arrives. Stored in any
+ * order and any batches, the waits equal those computed by the engine
+ * from all the messages at once.
+ */
+#define XN 14
+
+static void
+cross_messages(unsigned *seed, struct msg *m, char ids[][8], char irt[][8])
+{
+	static const char *const convs[] = { "P", "Q", "R" };
+	static const char *const authors[] = { "A", "B", "C" };
+	size_t i;
+
+	for (i = 0; i < XN; i++) {
+		/* one draw a statement: the order of draws is fixed */
+		int out = i > 2 && rand_r(seed) % 3 == 0;
+		const char *conv = convs[rand_r(seed) % 3];
+		int64_t t = 10 * (int64_t)i + rand_r(seed) % 15;
+		const char *author = out ? "acme" : authors[rand_r(seed) % 3];
+
+		snprintf(ids[i], 8, "m%02zu", i);
+		m[i] = mk(ids[i], conv, MSG_BROADCAST,
+		    out ? MSG_OUTBOUND : MSG_INBOUND, t, author, NULL);
+		if (out) {
+			/* an earlier message, or one never stored */
+			if (rand_r(seed) % 6 == 0)
+				snprintf(irt[i], 8, "zz");
+			else
+				snprintf(irt[i], 8, "m%02u",
+				    (unsigned)(rand_r(seed) % i));
+			m[i].in_reply_to = irt[i];
+		}
+	}
+}
+
+/* The expected waits: the engine over each thread's messages and the
+ * replies from other threads to them. */
+static char *
+cross_expected(const struct msg *m)
+{
+	static const char *const convs[] = { "P", "Q", "R" };
+	struct dump d = { NULL };
+	char *lines[256], *p, *out;
+	size_t c, i, j, n, nl = 0, len = 0;
+
+	for (c = 0; c < 3; c++) {
+		struct engine_msg em[XN];
+		struct engine_result res;
+
+		n = 0;
+		for (i = 0; i < XN; i++) {
+			int own = strcmp(m[i].conversation, convs[c]) == 0;
+			int foreign = 0;
+
+			if (!own && m[i].direction == MSG_OUTBOUND)
+				for (j = 0; j < XN; j++)
+					if (strcmp(m[j].id, m[i].in_reply_to) == 0 &&
+					    strcmp(m[j].conversation, convs[c]) == 0)
+						foreign = 1;
+			if (!own && !foreign)
+				continue;
+			memset(&em[n], 0, sizeof em[n]);
+			em[n].ref = (int64_t)i;
+			em[n].id = m[i].id;
+			em[n].author = m[i].author;
+			em[n].in_reply_to = m[i].in_reply_to;
+			em[n].created_ms = m[i].created_ms;
+			em[n].direction = m[i].direction;
+			em[n].foreign = foreign;
+			n++;
+		}
+		engine_compute(MSG_BROADCAST, em, n, &res);
+		for (i = 0; i < res.nwaits; i++) {
+			char line[128];
+
+			snprintf(line, sizeof line, "W x acme 1 %lld %lld -1",
+			    (long long)res.waits[i].opened_ms,
+			    (long long)res.waits[i].closed_ms);
+			dump_append(&d, line);
+		}
+		engine_result_clear(&res);
+	}
+	if (d.s == NULL)
+		return xstrdup("");
+	for (p = strtok(d.s, "\n"); p != NULL; p = strtok(NULL, "\n"))
+		lines[nl++] = p;
+	qsort(lines, nl, sizeof *lines, cmp_lines);
+	for (i = 0; i < nl; i++)
+		len += strlen(lines[i]) + 1;
+	out = xcalloc(1, len + 1);
+	for (i = 0; i < nl; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+	}
+	free(d.s);
+	return out;
+}
+
+/* Only the W lines of a dump. */
+static char *
+waits_only(const char *dump)
+{
+	char *out = xcalloc(1, strlen(dump) + 1), *o = out;
+	const char *p = dump;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+
+		if (p[0] == 'W') {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	return out;
+}
+
+START_TEST(test_cross_replies_any_order)
+{
+	unsigned seed = 7 + (unsigned)_i;
+	char ids[XN][8], irt[XN][8], path[256], *want, *got, *w;
+	struct msg m[XN];
+	size_t order[XN], i, j, round;
+	struct store *st;
+
+	cross_messages(&seed, m, ids, irt);
+	want = cross_expected(m);
+	for (round = 0; round < 6; round++) {
+		for (i = 0; i < XN; i++)
+			order[i] = i;
+		for (i = XN - 1; i > 0 && round > 0; i--) {
+			size_t tmp;
+
+			j = (size_t)rand_r(&seed) % (i + 1);
+			tmp = order[i];
+			order[i] = order[j];
+			order[j] = tmp;
+		}
+		snprintf(path, sizeof path, "%s/x%d-%zu.db", tmpdir, _i, round);
+		st = open_ok(path);
+		put_all(st, m, order, XN, 1 + round % 4);
+		put_all(st, m, order, XN, 3);	/* again: changes nothing */
+		got = dump_store(st);
+		w = waits_only(got);
+		if (strcmp(w, want) != 0)
+			ck_abort_msg("seed %d round %zu:\nwant\n%sgot\n%s", _i,
+			    round, want, w);
+		free(w);
+		free(got);
+		store_close(st);
+	}
+	free(want);
+}
+END_TEST
+
 static void
 count_msg(const struct msg *m, void *arg)
 {
@@ -514,6 +673,8 @@ store_suite(void)
 	tcase_add_test(tc, test_cross_conversation_reply_later);
 	tcase_add_test(tc, test_mutable_fields);
 	tcase_add_test(tc, test_message_window);
+	tcase_add_loop_test(tc, test_cross_replies_any_order, 0, 25);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_window_uses_index);
 	tcase_add_test(tc, test_concurrent_reader);
