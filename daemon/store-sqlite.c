@@ -234,6 +234,32 @@ sq_column_text(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+/* ---- strings of loaded rows -------------------------------------------- */
+
+size_t
+sq_arena_add(struct sq_arena *a, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return SIZE_MAX;
+	n = strlen(s) + 1;
+	if (a->len + n > a->cap) {
+		while (a->len + n > a->cap)
+			a->cap = a->cap ? a->cap * 2 : 4096;
+		a->buf = xreallocarray(a->buf, a->cap, 1);
+	}
+	memcpy(a->buf + a->len, s, n);
+	a->len += n;
+	return a->len - n;
+}
+
+const char *
+sq_arena_str(const struct sq_arena *a, size_t off)
+{
+	return off == SIZE_MAX ? NULL : a->buf + off;
+}
+
 /* ---- opening and migrations ------------------------------------------- */
 
 int

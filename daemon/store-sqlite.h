@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "engine.h"
 #include "store.h"
 
 enum stmt_id {
@@ -53,6 +54,21 @@ struct account {
 
 struct ingest;
 
+/* Strings kept as offsets into one growing buffer until it stops moving. */
+struct sq_arena {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+/* A conversation an open batch changed (store-ingest.c). */
+struct touched {
+	int64_t	 conv_id;
+	int64_t	 account_id;
+	int	 kind;
+	int	 full;		/* must be recomputed from all its messages */
+	int	 created;	/* added by this batch: nothing stored before */
+};
+
 struct store {
 	sqlite3		*db;
 	char		*path;
@@ -77,7 +93,21 @@ const struct account *sq_account_by_id(struct store *, int64_t);
 const struct account *sq_account_by_name(const struct store *,
 	    const char *platform, const char *name);
 
+size_t	 sq_arena_add(struct sq_arena *, const char *);	/* SIZE_MAX for NULL */
+const char *sq_arena_str(const struct sq_arena *, size_t);
+
 /* store-ingest.c */
 void	 ingest_free(struct ingest *);
+/* Mark a conversation of the open batch for updating. */
+void	 ingest_touch(struct store *, int64_t conv_id, int64_t account_id,
+	    int kind, int full, int created);
+
+/* store-waits.c: bringing a touched conversation's waits up to date */
+/* Recompute from all its messages. 0 or -1. */
+int	 waits_recompute(struct store *, const struct touched *);
+/* Append the batch's new messages (sorted, all of this conversation):
+ * 1 done, 0 cannot be appended (recompute it), -1 error. */
+int	 waits_append(struct store *, const struct touched *,
+	    struct engine_msg *msgs, size_t n);
 
 #endif
