@@ -157,7 +157,8 @@ cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (fp != stdin)
 		fclose(fp);
-	if ((im.st = store_open(ctx->dbpath, STORE_CREATE, &err)) == NULL) {
+	if ((im.st = store_open(ctx->dbpath, STORE_CREATE | STORE_BULK,
+	    &err)) == NULL) {
 		fprintf(stderr, "replywatch import: %s\n", err);
 		free(err);
 		reader_stop(rd);

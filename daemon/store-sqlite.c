@@ -334,7 +334,7 @@ migrate(struct store *st, char **errstr)
 }
 
 static int
-configure_connection(struct store *st, char **errstr)
+configure_connection(struct store *st, int flags, char **errstr)
 {
 	static const char *pragmas =
 	    "PRAGMA journal_mode = WAL;"
@@ -343,12 +343,17 @@ configure_connection(struct store *st, char **errstr)
 	    "PRAGMA temp_store = MEMORY;"
 	    "PRAGMA cache_size = -16384;"
 	    /* fewer checkpoints: each one writes the pages that every batch
-	     * dirties again (index pages) */
-	    "PRAGMA wal_autocheckpoint = 10000;";
+	     * dirties again (index pages); the WAL file is cut back to
+	     * 64 MiB after each */
+	    "PRAGMA wal_autocheckpoint = 10000;"
+	    "PRAGMA journal_size_limit = 67108864;";
 	char *sqlerr = NULL;
 
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &sqlerr) != SQLITE_OK) {
+	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &sqlerr) != SQLITE_OK ||
+	    ((flags & STORE_BULK) && sqlite3_exec(st->db,
+	    "PRAGMA wal_autocheckpoint = 50000;", NULL, NULL, &sqlerr) !=
+	    SQLITE_OK)) {
 		xasprintf(errstr, "%s: %s", st->path, sqlerr ? sqlerr : "?");
 		sqlite3_free(sqlerr);
 		return -1;
@@ -411,7 +416,7 @@ store_open(const char *path, int flags, char **errstr)
 		return NULL;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	if (configure_connection(st, errstr) == -1 || migrate(st, errstr) == -1 ||
+	if (configure_connection(st, flags, errstr) == -1 || migrate(st, errstr) == -1 ||
 	    sq_load_accounts(st, errstr) == -1) {
 		store_close(st);
 		return NULL;

@@ -20,6 +20,8 @@
 struct store;
 
 #define STORE_CREATE	0x1	/* create the database if it does not exist */
+#define STORE_BULK	0x2	/* large batches: checkpoint the WAL less often
+				   (it may grow to 200 MiB meanwhile) */
 
 struct store *store_open(const char *path, int flags, char **errstr);
 void	store_close(struct store *);
