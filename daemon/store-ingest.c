@@ -554,11 +554,19 @@ store_commit(struct store *st, char **errstr)
 {
 	struct ingest *in = st->ingest;
 	size_t i, first_pass, next = 0;
+	sqlite3_stmt *s;
 
 	if (!st->in_batch) {
 		xasprintf(errstr, "%s: no batch is open", st->path);
 		return -1;
 	}
+	/* Whether any reply awaits its target: entries that this commit
+	 * adds name messages not stored, so never one of this batch's. */
+	if ((s = sq_stmt(st, S_AWAITED_ANY)) == NULL ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	st->awaited_any = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
 	news_prepare(in);
 	touched_unique(in, 0);
 	first_pass = in->ntouched;

@@ -130,6 +130,7 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " WHERE account_id = ? AND msg_id = ?",
 	[S_AWAITED] = "SELECT 1 FROM awaited_targets"
 	    " WHERE account_id = ? AND msg_id = ? LIMIT 1",
+	[S_AWAITED_ANY] = "SELECT EXISTS (SELECT 1 FROM awaited_targets)",
 	[S_AWAIT] = "INSERT OR IGNORE INTO awaited_targets (account_id, msg_id,"
 	    " reply) VALUES (?, ?, ?)",
 	[S_AWAIT_CLAIM] = "INSERT OR IGNORE INTO cross_replies (conv_id, reply)"

@@ -29,6 +29,7 @@ enum stmt_id {
 	S_MSG_CONV_OF,
 	S_MSG_TARGET,
 	S_AWAITED,
+	S_AWAITED_ANY,
 	S_AWAIT,
 	S_AWAIT_CLAIM,
 	S_AWAIT_DROP,
@@ -77,6 +78,8 @@ struct store {
 	size_t		 naccounts;
 	struct ingest	*ingest;	/* the open batch (store-ingest.c) */
 	int		 in_batch;
+	int		 awaited_any;	/* at commit: some stored reply awaits
+					   a message not stored before it */
 };
 
 /* store-sqlite.c */

@@ -444,7 +444,7 @@ appendable(struct store *st, const struct touched *t,
 		return 1;
 	/* a reply stored earlier, elsewhere, awaits a new message: every
 	 * reply whose target was missing is noted by touch_reply_target */
-	for (i = 0; i < n; i++) {
+	for (i = 0; st->awaited_any && i < n; i++) {
 		if (msgs[i].direction != MSG_INBOUND)
 			continue;
 		if ((s = sq_stmt(st, S_AWAITED)) == NULL)
