@@ -177,7 +177,8 @@ store_each_pending(struct store *st, const struct store_filter *f,
     store_pending_fn *fn, void *arg, char **errstr)
 {
 	static const char sql[] =
-	    "SELECT w.account_id, w.kind, c.conv, w.author, w.opened_ms,"
+	    "SELECT w.account_id, w.kind, c.conv, coalesce(w.author, m.author),"
+	    " w.opened_ms,"
 	    " w.complaint_ms, w.inbound, m.msg_id, m.url, m.text"
 	    " FROM waits w"
 	    " JOIN conversations c ON c.id = w.conv_id"

@@ -62,7 +62,8 @@ struct store_pending {
 	const char	*account;
 	enum msg_kind	 kind;
 	const char	*conversation;
-	const char	*author;	/* broadcast: whose wait */
+	const char	*author;	/* broadcast: whose wait; direct: who
+					   opened it */
 	int64_t		 opened_ms;
 	int64_t		 complaint_ms;	/* -1: no complaint */
 	int		 inbound;	/* messages waiting */
