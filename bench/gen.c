@@ -10,7 +10,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,21 +32,6 @@ usage(void)
 	fprintf(stderr, "usage: rw-gen [-n messages] [-c conversations] "
 	    "[-s seed]\n");
 	exit(2);
-}
-
-static uint64_t
-number(const char *s, const char *what)
-{
-	unsigned long long v;
-	char		*end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0) {
-		fprintf(stderr, "rw-gen: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
 }
 
 static void
@@ -151,13 +135,13 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "c:n:s:")) != -1) {
 		switch (ch) {
 		case 'c':
-			convs = number(optarg, "conversation count");
+			convs = genrows_number("rw-gen", optarg, "conversation count");
 			break;
 		case 'n':
-			n = number(optarg, "message count");
+			n = genrows_number("rw-gen", optarg, "message count");
 			break;
 		case 's':
-			seed = number(optarg, "seed");
+			seed = genrows_number("rw-gen", optarg, "seed");
 			break;
 		default:
 			usage();

@@ -11,6 +11,7 @@
  * the order in which the work is done, and only integers are used, so the
  * output is the same everywhere.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1390,4 +1391,19 @@ genrows_format_time(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ",
 		    y, mo, d, (int)(rem / 3600), (int)(rem / 60 % 60),
 		    (int)(rem % 60));
+}
+
+uint64_t
+genrows_number(const char *prog, const char *s, const char *what)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0) {
+		fprintf(stderr, "%s: bad %s: %s\n", prog, what, s);
+		exit(2);
+	}
+	return v;
 }

@@ -65,4 +65,8 @@ void		 genrows_free(struct genrows *);
 /* "2026-11-02T09:14:03Z", or "...03.120Z" when ms % 1000 != 0; buf >= 32. */
 void		 genrows_format_time(int64_t ms, char *buf, size_t len);
 
+/* A whole number from the command line; a bad one ends the program
+ * with status 2 and a message naming prog and what. */
+uint64_t genrows_number(const char *prog, const char *s, const char *what);
+
 #endif

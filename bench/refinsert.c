@@ -91,21 +91,6 @@ usage(void)
 	exit(2);
 }
 
-static uint64_t
-number(const char *s, const char *what)
-{
-	unsigned long long v;
-	char		*end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0) {
-		fprintf(stderr, "rw-refinsert: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
 static double
 now(void)
 {
@@ -211,16 +196,16 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "c:n:o:s:")) != -1) {
 		switch (ch) {
 		case 'c':
-			convs = number(optarg, "conversation count");
+			convs = genrows_number("rw-refinsert", optarg, "conversation count");
 			break;
 		case 'n':
-			n = number(optarg, "message count");
+			n = genrows_number("rw-refinsert", optarg, "message count");
 			break;
 		case 'o':
 			path = optarg;
 			break;
 		case 's':
-			seed = number(optarg, "seed");
+			seed = genrows_number("rw-refinsert", optarg, "seed");
 			break;
 		default:
 			usage();

@@ -80,6 +80,18 @@ with_filters(const char *base, const struct store_filter *f)
 	return sql;
 }
 
+/* A window query with only the filters in use, prepared and bound. */
+static sqlite3_stmt *
+prepare_window(struct store *st, const char *base,
+    const struct store_filter *f, char **errstr)
+{
+	char *sql = with_filters(base, f);
+	sqlite3_stmt *s = prepare_filtered(st, sql, f, errstr);
+
+	free(sql);
+	return s;
+}
+
 static const char wait_query[] =
     "SELECT account_id, kind, opened_ms, closed_ms, complaint_ms"
     " FROM waits"
@@ -89,11 +101,9 @@ int
 store_each_wait(struct store *st, const struct store_filter *f,
     store_wait_fn *fn, void *arg, char **errstr)
 {
-	char *sql = with_filters(wait_query, f);
-	sqlite3_stmt *s = prepare_filtered(st, sql, f, errstr);
+	sqlite3_stmt *s = prepare_window(st, wait_query, f, errstr);
 	int rc;
 
-	free(sql);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -147,11 +157,9 @@ store_each_conversation(struct store *st, const struct store_filter *f,
 	    " first_complaint_ms FROM conversations"
 	    " WHERE first_inbound = 1"
 	    " AND first_ms >= :since AND first_ms < :until AND first_ms <= :at";
-	char *sql = with_filters(base, f);
-	sqlite3_stmt *s = prepare_filtered(st, sql, f, errstr);
+	sqlite3_stmt *s = prepare_window(st, base, f, errstr);
 	int rc;
 
-	free(sql);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
