@@ -61,6 +61,8 @@ enum conf_type {
 	TYPE_ZONE,		/* char *: IANA name; empty: none */
 	TYPE_HOURS,		/* char *: bizhours.h hours; empty: none */
 	TYPE_DATES,		/* char *: bizhours.h closed dates; empty: none */
+	TYPE_COUNT,		/* int64_t: a whole number */
+	TYPE_SIZE,		/* int64_t bytes: a number, optional K, M or G */
 };
 
 #define KEY_NONZERO	0x01	/* duration: 0 is refused */
@@ -83,6 +85,15 @@ enum conf_key_id {
 	K_PASSWORD_FILE,
 	K_POLL_INTERVAL,
 	K_BACKFILL,
+	K_COMMAND,
+	K_COMMAND_TIMEOUT,
+	K_HANDLE,
+	K_CHAT_PROXY,
+	K_CA_FILE,
+	K_HTTP_TIMEOUT,
+	K_CONNECT_TIMEOUT,
+	K_MAX_HOST_CONNECTIONS,
+	K_MAX_RESPONSE_SIZE,
 	NKEYS
 };
 
@@ -103,6 +114,8 @@ struct conf_key {
 			.off = offsetof(struct conf_account, f)
 #define POLICY(f)	.scope = SCOPE_POLICY, \
 			.off = offsetof(struct conf_policy, f)
+
+_Static_assert(NKEYS <= CONF_ACCOUNT_MAXKEYS, "conf_account.keyline is too small");
 
 static const struct conf_key conf_keys[NKEYS] = {
 	[K_DATABASE] = { "database", DAEMON(database), .type = TYPE_PATH,
@@ -156,6 +169,37 @@ static const struct conf_key conf_keys[NKEYS] = {
 	[K_BACKFILL] = { "backfill", ACCOUNT(backfill_ms),
 	    .type = TYPE_DURATION, .def = "24h", .max = "366d",
 	    .help = "how far back the first poll fetches messages" },
+	[K_COMMAND] = { "command", ACCOUNT(command), .type = TYPE_PATH,
+	    .help = "exec connector: the program to run on each poll, with "
+	    "its arguments (run by /bin/sh -c)" },
+	[K_COMMAND_TIMEOUT] = { "command_timeout", ACCOUNT(command_timeout_ms),
+	    .type = TYPE_DURATION, .def = "60s", .min = "1s", .max = "1h",
+	    .help = "exec connector: how long one run may take before it is "
+	    "killed" },
+	[K_HANDLE] = { "handle", ACCOUNT(handle), .type = TYPE_URL,
+	    .help = "the account's login name or handle where the platform "
+	    "needs one (bluesky: handle or DID)" },
+	[K_CHAT_PROXY] = { "chat_proxy", ACCOUNT(chat_proxy), .type = TYPE_URL,
+	    .def = "did:web:api.bsky.chat#bsky_chat",
+	    .help = "bluesky: the chat service the PDS proxies direct "
+	    "messages to (atproto-proxy header)" },
+	[K_CA_FILE] = { "ca_file", ACCOUNT(ca_file), .type = TYPE_PATH,
+	    .help = "PEM file of the certificate authorities to trust for "
+	    "this account's url (default: the system's)" },
+	[K_HTTP_TIMEOUT] = { "http_timeout", DAEMON(http_timeout_ms),
+	    .type = TYPE_DURATION, .def = "30s", .min = "1s", .max = "10m",
+	    .help = "longest time one HTTP request may take" },
+	[K_CONNECT_TIMEOUT] = { "connect_timeout", DAEMON(connect_timeout_ms),
+	    .type = TYPE_DURATION, .def = "10s", .min = "100ms", .max = "2m",
+	    .help = "longest time to connect to a server" },
+	[K_MAX_HOST_CONNECTIONS] = { "max_host_connections",
+	    DAEMON(max_host_connections), .type = TYPE_COUNT, .def = "8",
+	    .min = "1", .max = "256",
+	    .help = "requests at once to one host; more wait their turn" },
+	[K_MAX_RESPONSE_SIZE] = { "max_response_size",
+	    DAEMON(max_response_size), .type = TYPE_SIZE, .def = "8M",
+	    .min = "64K", .max = "1G",
+	    .help = "largest response body accepted from a platform" },
 };
 
 #undef DAEMON
@@ -184,6 +228,7 @@ static const char *const conf_type_names[] = {
 	[TYPE_DURATION] = "duration", [TYPE_BOOL] = "boolean",
 	[TYPE_LEVEL] = "log level", [TYPE_ZONE] = "time zone",
 	[TYPE_HOURS] = "business hours", [TYPE_DATES] = "dates",
+	[TYPE_COUNT] = "number", [TYPE_SIZE] = "size",
 };
 
 /* What one section of the file set. */
@@ -442,6 +487,63 @@ parse_duration(const struct conf_key *k, const char *v, const char *q,
 	return 0;
 }
 
+/* "12", or for sizes "64K", "8M", "1G" (powers of 1024). -1 if malformed. */
+static int
+parse_number(const char *v, int size, int64_t *out)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || n > INT64_MAX / 2)
+		return -1;
+	if (size && *end != '\0' && end[1] == '\0') {
+		switch (*end++) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return -1;
+		}
+	}
+	if (*end != '\0' || n > (unsigned long long)(INT64_MAX >> shift))
+		return -1;
+	*out = (int64_t)(n << shift);
+	return 0;
+}
+
+static int
+parse_count(const struct conf_key *k, const char *v, const char *q,
+    int64_t *out, char **why)
+{
+	int size = k->type == TYPE_SIZE;
+	int64_t n, bound;
+
+	if (parse_number(v, size, &n) == -1) {
+		xasprintf(why, "%s: invalid %s \"%s\"%s", k->name,
+		    size ? "size" : "number", q, size ?
+		    " (bytes, or with K, M or G: 64K, 8M)" : "");
+		return -1;
+	}
+	if (k->min != NULL && parse_number(k->min, 1, &bound) == 0 &&
+	    n < bound) {
+		xasprintf(why, "%s = %s is too small: the minimum is %s",
+		    k->name, q, k->min);
+		return -1;
+	}
+	if (k->max != NULL && parse_number(k->max, 1, &bound) == 0 &&
+	    n > bound) {
+		xasprintf(why, "%s = %s is too large: the maximum is %s",
+		    k->name, q, k->max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 /*
  * Convert v and store it at dst. -1 with *why (caller frees) if refused.
  * Paths and URLs are never quoted back: a URL may carry credentials.
@@ -484,6 +586,9 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 		break;
 	case TYPE_DURATION:
 		return parse_duration(k, v, q, dst, why);
+	case TYPE_COUNT:
+	case TYPE_SIZE:
+		return parse_count(k, v, q, dst, why);
 	case TYPE_BOOL:
 		if (parse_bool(v, &b) == -1) {
 			xasprintf(why, "%s: invalid boolean \"%s\": use yes or "
@@ -528,6 +633,8 @@ key_copy(const struct conf_key *k, void *dst, const void *src)
 {
 	switch (k->type) {
 	case TYPE_DURATION:
+	case TYPE_COUNT:
+	case TYPE_SIZE:
 		*(int64_t *)dst = *(const int64_t *)src;
 		break;
 	case TYPE_BOOL:
@@ -596,6 +703,10 @@ account_clear(struct conf_account *a)
 	free(a->url);
 	free(a->token_file);
 	free(a->password_file);
+	free(a->command);
+	free(a->handle);
+	free(a->chat_proxy);
+	free(a->ca_file);
 	policy_clear(&a->policy);
 }
 
@@ -652,6 +763,16 @@ account_add(struct conf *conf, const char *name, int line)
 			    key_target(&conf_keys[i], conf, a));
 	}
 	return a;
+}
+
+int
+conf_account_key_line(const struct conf_account *a, const char *name)
+{
+	const struct conf_key *k;
+
+	if ((k = key_find(name)) == NULL || k->scope == SCOPE_DAEMON)
+		return 0;
+	return a->keyline[k - conf_keys];
 }
 
 const struct conf_account *
@@ -985,6 +1106,8 @@ key_set(struct conf_load *ld, const struct conf_key *k, struct conf_sect *sc,
 		a = &ld->conf->accounts[ld->conf->naccounts - 1];
 	dst = key_target(k, ld->conf, a);
 	sc->keyline[k - conf_keys] = ld->lineno;
+	if (a != NULL && k->scope != SCOPE_DAEMON)
+		a->keyline[k - conf_keys] = ld->lineno;
 	v = unquote(value);
 	if (key_parse(k, v, dst, &why) == -1) {
 		sc->bad[k - conf_keys] = 1;

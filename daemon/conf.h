@@ -27,6 +27,8 @@ struct bizhours;
 #define CONF_DEFAULT_DATABASE	LOCALSTATEDIR "/lib/replywatch/replywatch.db"
 
 /* Settings that [daemon] gives as defaults and an account may override. */
+#define CONF_ACCOUNT_MAXKEYS	32
+
 struct conf_policy {
 	int64_t	 sla_direct_ms;		/* default 1h */
 	int64_t	 sla_broadcast_ms;	/* default 4h */
@@ -47,7 +49,13 @@ struct conf_account {
 	char	*password_file;
 	int64_t	 poll_interval_ms;	/* default 60s, at least 1s */
 	int64_t	 backfill_ms;		/* default 24h */
+	char	*command;		/* exec connector: program and arguments */
+	int64_t	 command_timeout_ms;	/* default 60s */
+	char	*handle;		/* login name (bluesky: handle or DID) */
+	char	*chat_proxy;		/* bluesky: atproto-proxy of chat calls */
+	char	*ca_file;		/* CAs to trust for url; NULL: system's */
 	struct conf_policy policy;
+	int	 keyline[CONF_ACCOUNT_MAXKEYS];	/* see conf_account_key_line */
 };
 
 struct conf {
@@ -55,6 +63,10 @@ struct conf {
 	char	*database;
 	enum log_level log_level;	/* default LOG_LEVEL_INFO */
 	struct conf_policy defaults;	/* from [daemon] */
+	int64_t	 http_timeout_ms;	/* default 30s */
+	int64_t	 connect_timeout_ms;	/* default 10s */
+	int64_t	 max_host_connections;	/* default 8 */
+	int64_t	 max_response_size;	/* bytes, default 8 MiB */
 	struct conf_account *accounts;	/* array */
 	size_t	 naccounts;
 };
@@ -74,6 +86,9 @@ void conf_errors_clear(struct conf_errors *);
 
 /* A configuration with only the built-in defaults and the given database. */
 struct conf *conf_default(const char *database);
+
+/* The line an account's key was set on, 0 if not set in the account. */
+int conf_account_key_line(const struct conf_account *, const char *key);
 
 /* The account of that name, or NULL. */
 const struct conf_account *conf_find_account(const struct conf *, const char *name);

@@ -1083,8 +1083,10 @@ START_TEST(test_example_parses)
 	ck_assert_msg(conf != NULL, "%s: %zu errors, first: %s", path, errs.n,
 	    errs.n > 0 ? errs.msgs[0] : "none");
 	free(path);
-	ck_assert_uint_eq(conf->naccounts, 2);
+	ck_assert_uint_eq(conf->naccounts, 3);
 	assert_default_policy(&conf->defaults);
+	ck_assert_int_eq(conf->http_timeout_ms, 30 * 1000);
+	ck_assert_int_eq(conf->max_response_size, 8 << 20);
 
 	a = &conf->accounts[0];
 	ck_assert_ptr_nonnull(a->connector);
@@ -1094,7 +1096,18 @@ START_TEST(test_example_parses)
 	ck_assert_int_eq(a->policy.sla_business_time, 0);
 
 	a = &conf->accounts[1];
+	ck_assert_str_eq(a->connector, "bluesky");
+	ck_assert_ptr_nonnull(a->handle);
 	ck_assert_ptr_nonnull(a->password_file);
+	ck_assert_str_eq(a->chat_proxy, "did:web:api.bsky.chat#bsky_chat");
+	ck_assert_int_eq(conf_account_key_line(a, "handle"),
+	    conf_account_key_line(a, "url") + 4);
+
+	a = &conf->accounts[2];
+	ck_assert_str_eq(a->connector, "exec");
+	ck_assert_ptr_nonnull(a->command);
+	ck_assert_int_eq(a->command_timeout_ms, 2 * 60 * 1000);
+	ck_assert_int_eq(conf_account_key_line(a, "url"), 0);
 	ck_assert_int_eq(a->policy.sla_business_time, 1);
 	ck_assert_str_eq(a->policy.timezone, "Europe/Berlin");
 	ck_assert_str_eq(a->policy.business_hours, "mon-fri 09:00-17:30");
@@ -1146,7 +1159,7 @@ START_TEST(test_example_documents_every_key)
 		ck_assert_msg(line != NULL, "key %s not in the example",
 		    ki.name);
 	}
-	ck_assert_uint_eq(i, 15);
+	ck_assert_uint_eq(i, 24);
 	ck_assert_int_eq(conf_key_info(i, &ki), -1);
 
 	/* Uncomment "#key = value" lines: still valid. */
