@@ -347,6 +347,26 @@ conf_errors_take(struct conf_load *ld, struct conf_errors *errs)
 }
 
 void
+conf_errors_add(struct conf_errors *errs, const char *path, int line,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) == -1)
+		fatal("out of memory");
+	va_end(ap);
+	errs->msgs = xreallocarray(errs->msgs, errs->n + 1, sizeof *errs->msgs);
+	if (line > 0)
+		xasprintf(&errs->msgs[errs->n], "%s:%d: %s", path, line, why);
+	else
+		xasprintf(&errs->msgs[errs->n], "%s: %s", path, why);
+	errs->n++;
+	free(why);
+}
+
+void
 conf_errors_clear(struct conf_errors *errs)
 {
 	size_t i;

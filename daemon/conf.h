@@ -83,6 +83,9 @@ struct conf_errors {
 struct conf *conf_load(const char *path, struct conf_errors *errs);
 void conf_free(struct conf *);
 void conf_errors_clear(struct conf_errors *);
+/* Add "path:line: why" ("path: why" when line is 0). */
+void conf_errors_add(struct conf_errors *, const char *path, int line,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* A configuration with only the built-in defaults and the given database. */
 struct conf *conf_default(const char *database);

@@ -32,6 +32,8 @@ static const struct cmd_entry commands[] = {
 	  "The log of mentions, comments and direct messages", cmd_messages },
 	{ "explain", "[--account A] [--at T] ID",
 	  "How the engine treated one message", cmd_explain },
+	{ "status", "[--account A] [--format F]",
+	  "What the daemon last saw of each account's polls", cmd_status },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -173,6 +173,28 @@ conv_cache_put(struct ingest *in, const char *key, int64_t id)
 
 /* ---- messages ------------------------------------------------------------- */
 
+static int
+batch_first_msg(struct store *st, char **errstr)
+{
+	sqlite3_stmt *s;
+
+	if ((s = sq_stmt(st, S_MSG_MAX)) == NULL ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sq_err(st, errstr, "cannot begin a batch");
+		return -1;
+	}
+	st->batch_first_msg = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+const struct touched *
+ingest_touched(struct store *st, size_t *n)
+{
+	*n = st->ingest->ntouched;
+	return st->ingest->touched;
+}
+
 int
 store_begin(struct store *st, char **errstr)
 {
@@ -184,6 +206,10 @@ store_begin(struct store *st, char **errstr)
 		return -1;
 	st->in_batch = 1;
 	batch_reset(ingest_get(st));
+	if (st->observer != NULL && batch_first_msg(st, errstr) == -1) {
+		store_rollback(st);
+		return -1;
+	}
 	return 0;
 }
 
@@ -206,8 +232,8 @@ store_rollback(struct store *st)
 	free(err);
 }
 
-static int64_t
-account_id(struct store *st, const char *platform, const char *name,
+int64_t
+sq_account_id(struct store *st, const char *platform, const char *name,
     char **errstr)
 {
 	const struct account *a = sq_account_by_name(st, platform, name);
@@ -431,7 +457,8 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 		xasprintf(errstr, "%s: no batch is open", st->path);
 		return -1;
 	}
-	if ((account = account_id(st, m->platform, m->account, errstr)) == -1)
+	if ((account = sq_account_id(st, m->platform, m->account,
+	    errstr)) == -1)
 		return -1;
 	if ((conv = conversation_id(st, account, m->kind, m->conversation,
 	    &created, errstr)) == -1)
@@ -586,6 +613,8 @@ store_commit(struct store *st, char **errstr)
 			goto fail;
 	}
 	if (save_hours(st) == -1)
+		goto fail;
+	if (st->observer != NULL && sq_observe(st) == -1)
 		goto fail;
 	if (sq_exec(st, S_COMMIT, errstr) == -1) {
 		store_rollback(st);

@@ -98,6 +98,26 @@ static const char *const migrations[] = {
 	/* covers the stats query: a window reads only its own waits */
 	"CREATE INDEX waits_opened ON waits (opened_ms, account_id, kind,"
 	"  closed_ms, complaint_ms);",
+
+	/* 2: what the daemon knows of each stream it polls: the cursor,
+	 * committed with the messages it covers, and the poll's health */
+	"CREATE TABLE streams ("
+	"  account_id INTEGER NOT NULL REFERENCES accounts (id),"
+	"  stream TEXT NOT NULL,"
+	"  connector TEXT,"
+	"  cursor TEXT,"
+	"  last_poll_ms INTEGER,"
+	"  last_ok_ms INTEGER,"
+	"  last_error_ms INTEGER,"
+	"  last_error TEXT,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  fetched INTEGER NOT NULL DEFAULT 0,"
+	"  rl_limit INTEGER,"
+	"  rl_remaining INTEGER,"
+	"  rl_reset_ms INTEGER,"
+	"  next_poll_ms INTEGER,"
+	"  backoff_until_ms INTEGER,"
+	"  PRIMARY KEY (account_id, stream)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -161,6 +181,28 @@ static const char *const stmt_sql[S_NSTMT] = {
 	[S_HOUR_SAVE] = "INSERT INTO message_hours (hour, first_id, last_id)"
 	    " VALUES (?1, ?2, ?3) ON CONFLICT (hour) DO UPDATE SET"
 	    " first_id = min(first_id, ?2), last_id = max(last_id, ?3)",
+	[S_STREAM_SAVE] = "INSERT OR REPLACE INTO streams (account_id, stream,"
+	    " connector, cursor, last_poll_ms, last_ok_ms, last_error_ms,"
+	    " last_error, failures, fetched, rl_limit, rl_remaining,"
+	    " rl_reset_ms, next_poll_ms, backoff_until_ms)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_STREAM_ALL] = "SELECT a.platform, a.name, s.stream, s.connector,"
+	    " s.cursor, s.last_poll_ms, s.last_ok_ms, s.last_error_ms,"
+	    " s.last_error, s.failures, s.fetched, s.rl_limit, s.rl_remaining,"
+	    " s.rl_reset_ms, s.next_poll_ms, s.backoff_until_ms"
+	    " FROM streams s JOIN accounts a ON a.id = s.account_id"
+	    " ORDER BY a.name, a.platform, s.stream",
+	[S_CONV_OF_MSG] = "SELECT c.conv FROM messages m"
+	    " JOIN conversations c ON c.id = m.conv_id"
+	    " WHERE m.account_id = ? AND m.msg_id = ?",
+	[S_MSG_MAX] = "SELECT coalesce(max(id), 0) FROM messages",
+	[S_CONV_INFO] = "SELECT account_id, kind, conv FROM conversations"
+	    " WHERE id = ?",
+	[S_CONV_WAITS] = "SELECT w.author, w.opened_ms, w.closed_ms,"
+	    " w.complaint_ms, w.inbound, o.msg_id, o.id, o.author, c.msg_id,"
+	    " c.id FROM waits w JOIN messages o ON o.id = w.open_msg"
+	    " LEFT JOIN messages c ON c.id = w.close_msg"
+	    " WHERE w.conv_id = ? ORDER BY w.opened_ms, w.id",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

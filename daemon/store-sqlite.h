@@ -41,6 +41,12 @@ enum stmt_id {
 	S_WAIT_ADD,
 	S_WAIT_UPDATE,
 	S_HOUR_SAVE,
+	S_STREAM_SAVE,
+	S_STREAM_ALL,
+	S_CONV_OF_MSG,
+	S_MSG_MAX,
+	S_CONV_INFO,
+	S_CONV_WAITS,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -80,6 +86,10 @@ struct store {
 	int		 in_batch;
 	int		 awaited_any;	/* at commit: some stored reply awaits
 					   a message not stored before it */
+	store_waits_fn	*observer;	/* store_set_observer */
+	void		*observer_arg;
+	int64_t		 batch_first_msg; /* messages above this row id are
+					    the open batch's (observer only) */
 };
 
 /* store-sqlite.c */
@@ -101,6 +111,14 @@ const char *sq_arena_str(const struct sq_arena *, size_t);
 
 /* store-ingest.c */
 void	 ingest_free(struct ingest *);
+/* The id of an account, added if new. -1 on error. */
+int64_t	 sq_account_id(struct store *, const char *platform, const char *name,
+	    char **errstr);
+/* The touched conversations of the open batch. */
+const struct touched *ingest_touched(struct store *, size_t *n);
+
+/* store-state.c: the observer, called before the batch commits */
+int	 sq_observe(struct store *);
 /* Mark a conversation of the open batch for updating. */
 void	 ingest_touch(struct store *, int64_t conv_id, int64_t account_id,
 	    int kind, int full, int created);

@@ -97,6 +97,69 @@ int	store_load_conversation(struct store *, const char *platform,
 	    struct store_conversation *out, char **errstr);
 void	store_conversation_clear(struct store_conversation *);
 
+/*
+ * What the daemon keeps per polled stream: the cursor, committed in the
+ * same transaction as the messages it covers, and the poll's health for
+ * `replywatch status`. Times are ms, -1 where unknown.
+ */
+struct store_stream {
+	const char	*platform;
+	const char	*account;
+	const char	*stream;
+	const char	*connector;
+	const char	*cursor;	/* NULL: never polled successfully */
+	int64_t		 last_poll_ms;
+	int64_t		 last_ok_ms;
+	int64_t		 last_error_ms;
+	const char	*last_error;	/* NULL: none since the last success */
+	int64_t		 failures;	/* in a row */
+	int64_t		 fetched;	/* new messages stored, in all */
+	int64_t		 rl_limit, rl_remaining, rl_reset_ms;
+	int64_t		 next_poll_ms;
+	int64_t		 backoff_until_ms;
+};
+/* Insert or replace; inside an open batch it commits with it, otherwise
+ * in a transaction of its own. */
+int	store_stream_save(struct store *, const struct store_stream *,
+	    char **errstr);
+typedef void store_stream_fn(const struct store_stream *, void *arg);
+/* Every stream (of one account name if account is not NULL), by account. */
+int	store_each_stream(struct store *, const char *account,
+	    store_stream_fn *, void *arg, char **errstr);
+
+/* The conversation of a stored message, as a new string; NULL with
+ * *errstr NULL if it is not stored. */
+char	*store_conversation_of(struct store *, const char *platform,
+	    const char *account, const char *msg_id, char **errstr);
+
+/*
+ * An observer sees, before each batch commits, every wait of every
+ * conversation the batch changed (so it can replace what it knew of
+ * them): for deadlines and for telling what happened as it happens.
+ */
+struct store_wait_info {
+	const char	*author;	/* broadcast: whose wait; direct: the
+					   author of its first message */
+	int64_t		 opened_ms;
+	int64_t		 closed_ms;	/* -1: open */
+	int64_t		 complaint_ms;	/* -1: no complaint */
+	int		 inbound;	/* messages waiting */
+	const char	*open_id;	/* the message that opened it */
+	const char	*close_id;	/* the reply that closed it, or NULL */
+	int		 opened_now;	/* by a message of this batch */
+	int		 closed_now;	/* by a reply of this batch */
+};
+struct store_conv_waits {
+	const char	*platform;
+	const char	*account;
+	enum msg_kind	 kind;
+	const char	*conversation;
+	const struct store_wait_info *waits;	/* in order of opening */
+	size_t		 n;
+};
+typedef void store_waits_fn(const struct store_conv_waits *, void *arg);
+void	store_set_observer(struct store *, store_waits_fn *, void *arg);
+
 /* For tests and benchmarks: the query plan of the wait query for a window,
  * one line per plan row, caller frees. */
 char	*store_explain_wait_query(struct store *, const struct store_filter *);

@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistr.h>
+
+#include "conf.h"
+#include "connector.h"
+#include "http.h"
+#include "log.h"
+#include "msg.h"
+#include "poller.h"
+#include "secret.h"
+#include "store.h"
+#include "timefmt.h"
+#include "xmalloc.h"
+
+/*
+ * Each stream has one uv timer. When it fires, a poll job is made and
+ * handed to the connector; the connector hands messages to the job and
+ * ends it with poll_job_done. Then the stream's state is saved and the
+ * timer set again. A stream never has two polls at once.
+ */
+
+#define MIN_TIME_MS		946684800000LL	/* 2000-01-01: older is absurd */
+#define FUTURE_SLACK_MS		(24LL * 3600 * 1000)
+#define BACKOFF_CAP_MS		(30LL * 60 * 1000)
+#define AUTH_RETRY_MS		(10LL * 60 * 1000)
+
+struct poller;
+struct account_rt;
+
+struct stream_rt {
+	struct account_rt *acc;
+	int		 index;
+	const char	*name;
+	uv_timer_t	 timer;
+	struct poll_job	*job;		/* running, or NULL */
+	/* the saved state */
+	char		*cursor;
+	int64_t		 last_poll_ms, last_ok_ms, last_error_ms;
+	char		*last_error;
+	int64_t		 failures, fetched;
+	struct poll_ratelimit rl;
+	int64_t		 next_poll_ms, backoff_until_ms;
+};
+
+struct account_rt {
+	struct poller	*p;
+	const struct conf_account *conf;
+	const struct connector_def *def;
+	const char	*platform;
+	char		*secret;
+	void		*conn;
+	struct stream_rt *streams;
+	size_t		 nstreams;
+};
+
+struct poller {
+	uv_loop_t	*loop;
+	const struct conf *conf;
+	struct store	*store;
+	struct http	*http;
+	struct poller_hooks hooks;
+	struct account_rt *accounts;
+	size_t		 naccounts;
+	uint64_t	 rng;
+	int		 stopping;
+	size_t		 open_timers;
+	void		(*stopped)(void *);
+	void		*stopped_arg;
+	int		 stopped_told;
+};
+
+struct poll_job {
+	struct stream_rt *s;
+	int64_t		 now_ms;
+	int64_t		 backfill_since;
+	void		*data;
+	struct msg	*msgs;		/* handed over, not committed */
+	size_t		 n, cap;
+	int		 spoiled;	/* an invalid message was handed over */
+	char		*error;		/* why it is spoiled */
+	size_t		 added;		/* new messages stored by this poll */
+};
+
+static void stream_schedule(struct stream_rt *, int64_t delay_ms);
+static void maybe_stopped(struct poller *);
+
+/* ---- randomness for jitter (xorshift64*, seeded from the clock) --------- */
+
+static uint64_t
+rng_next(struct poller *p)
+{
+	p->rng ^= p->rng >> 12;
+	p->rng ^= p->rng << 25;
+	p->rng ^= p->rng >> 27;
+	return p->rng * 2685821657736338717ULL;
+}
+
+/* Uniform in [lo, hi]. */
+static int64_t
+rng_between(struct poller *p, int64_t lo, int64_t hi)
+{
+	if (hi <= lo)
+		return lo;
+	return lo + (int64_t)(rng_next(p) % (uint64_t)(hi - lo + 1));
+}
+
+/* ---- checking accounts ---------------------------------------------------- */
+
+static int
+key_line(const struct conf_account *a, const char *key)
+{
+	int line = conf_account_key_line(a, key);
+
+	return line > 0 ? line : a->line;
+}
+
+size_t
+poller_check_account(const struct conf *conf, const struct conf_account *a,
+    struct conf_errors *errs)
+{
+	const struct connector_def *def;
+	const char *why, *file;
+	size_t before = errs->n;
+	char *err = NULL, *secret;
+
+	if (a->connector == NULL) {
+		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
+		    "connector = is required (mastodon, bluesky, exec)",
+		    a->name);
+		return errs->n - before;
+	}
+	if ((def = connector_find(a->connector)) == NULL) {
+		conf_errors_add(errs, conf->path, key_line(a, "connector"),
+		    "account \"%s\": unknown connector \"%s\"", a->name,
+		    a->connector);
+		return errs->n - before;
+	}
+	if (a->url == NULL && def->default_url == NULL && !def->url_optional)
+		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
+		    "connector %s needs url =", a->name, def->name);
+	else if (a->url != NULL && http_url_check(a->url, &why) == -1)
+		conf_errors_add(errs, conf->path, key_line(a, "url"),
+		    "account \"%s\": url: %s", a->name, why);
+	file = a->token_file != NULL ? a->token_file : a->password_file;
+	if (def->needs_secret && file == NULL)
+		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
+		    "connector %s needs token_file = or password_file =",
+		    a->name, def->name);
+	else if (def->needs_secret) {
+		if ((secret = secret_load(file, &err)) == NULL) {
+			conf_errors_add(errs, conf->path, key_line(a,
+			    a->token_file != NULL ? "token_file" :
+			    "password_file"), "account \"%s\": %s", a->name,
+			    err);
+			free(err);
+		}
+		secret_free(secret);
+	}
+	return errs->n - before;
+}
+
+/* ---- the job, as connectors see it -------------------------------------- */
+
+int
+poll_job_stream(const struct poll_job *j)
+{
+	return j->s->index;
+}
+
+const char *
+poll_job_cursor(const struct poll_job *j)
+{
+	return j->s->cursor;
+}
+
+int64_t
+poll_job_backfill_since(const struct poll_job *j)
+{
+	return j->backfill_since;
+}
+
+int64_t
+poll_job_now(const struct poll_job *j)
+{
+	return j->now_ms;
+}
+
+void
+poll_job_set_data(struct poll_job *j, void *data)
+{
+	j->data = data;
+}
+
+void *
+poll_job_data(const struct poll_job *j)
+{
+	return j->data;
+}
+
+static int
+check_string(const char *name, const char *v, size_t max, int required,
+    char **errstr)
+{
+	size_t len;
+
+	if (v == NULL) {
+		if (required)
+			xasprintf(errstr, "message: %s is missing", name);
+		return required ? -1 : 0;
+	}
+	len = strlen(v);
+	if (required && len == 0) {
+		xasprintf(errstr, "message: %s is empty", name);
+		return -1;
+	}
+	if (len > max) {
+		xasprintf(errstr, "message: %s is %zu bytes long, more than "
+		    "%zu", name, len, max);
+		return -1;
+	}
+	if (u8_check((const uint8_t *)v, len) != NULL) {
+		xasprintf(errstr, "message: %s is not valid UTF-8", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_msg(const struct poll_job *j, const struct msg *m, char **errstr)
+{
+	if (check_string("platform", m->platform, MSG_MAX_NAME, 1, errstr) ||
+	    check_string("id", m->id, MSG_MAX_ID, 1, errstr) ||
+	    check_string("conversation", m->conversation, MSG_MAX_ID, 1,
+	    errstr) ||
+	    check_string("author", m->author, MSG_MAX_ID, 0, errstr) ||
+	    check_string("in_reply_to", m->in_reply_to, MSG_MAX_ID, 0,
+	    errstr) ||
+	    check_string("text", m->text, MSG_MAX_TEXT, 0, errstr) ||
+	    check_string("url", m->url, MSG_MAX_URL, 0, errstr))
+		return -1;
+	if (m->created_ms < MIN_TIME_MS ||
+	    m->created_ms > j->now_ms + FUTURE_SLACK_MS) {
+		char when[TIMEFMT_RFC3339_LEN];
+
+		timefmt_format_rfc3339(m->created_ms < 0 ? 0 : m->created_ms,
+		    when, sizeof when);
+		xasprintf(errstr, "message %s: created_at %s is not plausible",
+		    m->id, when);
+		return -1;
+	}
+	return 0;
+}
+
+int
+poll_job_add(struct poll_job *j, struct msg *m, char **errstr)
+{
+	struct account_rt *a = j->s->acc;
+
+	if (a->def->platform != NULL) {
+		free(m->platform);
+		m->platform = xstrdup(a->def->platform);
+	}
+	if (m->account == NULL || strcmp(m->account, a->conf->name) != 0) {
+		free(m->account);
+		m->account = xstrdup(a->conf->name);
+	}
+	if (check_msg(j, m, errstr) == -1) {
+		j->spoiled = 1;
+		free(j->error);
+		j->error = xstrdup(*errstr);
+		msg_clear(m);
+		return -1;
+	}
+	if (j->n == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 64;
+		j->msgs = xreallocarray(j->msgs, j->cap, sizeof *j->msgs);
+	}
+	j->msgs[j->n++] = *m;
+	memset(m, 0, sizeof *m);
+	return 0;
+}
+
+void
+poll_job_discard(struct poll_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		msg_clear(&j->msgs[i]);
+	j->n = 0;
+}
+
+char *
+poll_job_conversation_of(struct poll_job *j, const char *msg_id)
+{
+	struct account_rt *a = j->s->acc;
+	char *err = NULL, *conv;
+	size_t i;
+
+	for (i = j->n; i-- > 0;) {
+		if (strcmp(j->msgs[i].id, msg_id) == 0)
+			return xstrdup(j->msgs[i].conversation);
+	}
+	conv = store_conversation_of(a->p->store, a->platform, a->conf->name,
+	    msg_id, &err);
+	if (err != NULL) {
+		log_warn("account %s: %s", a->conf->name, err);
+		free(err);
+	}
+	return conv;
+}
+
+static void
+stream_state(const struct stream_rt *s, struct store_stream *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	ss->platform = s->acc->platform;
+	ss->account = s->acc->conf->name;
+	ss->stream = s->name;
+	ss->connector = s->acc->def->name;
+	ss->cursor = s->cursor;
+	ss->last_poll_ms = s->last_poll_ms;
+	ss->last_ok_ms = s->last_ok_ms;
+	ss->last_error_ms = s->last_error_ms;
+	ss->last_error = s->last_error;
+	ss->failures = s->failures;
+	ss->fetched = s->fetched;
+	ss->rl_limit = s->rl.limit;
+	ss->rl_remaining = s->rl.remaining;
+	ss->rl_reset_ms = s->rl.reset_ms;
+	ss->next_poll_ms = s->next_poll_ms;
+	ss->backoff_until_ms = s->backoff_until_ms;
+}
+
+/* Store what was handed over, with the cursor, in one transaction. */
+static int
+commit(struct poll_job *j, const char *cursor, char **errstr)
+{
+	struct stream_rt *s = j->s;
+	struct poller *p = s->acc->p;
+	struct store_stream ss;
+	size_t i, added = 0;
+	char *old, *isnew;
+	int new;
+
+	if (j->spoiled) {
+		xasprintf(errstr, "%s", j->error);
+		return -1;
+	}
+	if (store_begin(p->store, errstr) == -1)
+		return -1;
+	isnew = xcalloc(j->n ? j->n : 1, 1);
+	for (i = 0; i < j->n; i++) {
+		if (store_put_message(p->store, &j->msgs[i], &new,
+		    errstr) == -1)
+			goto fail;
+		isnew[i] = (char)new;
+		added += new;
+	}
+	old = s->cursor;
+	if (cursor != NULL)
+		s->cursor = xstrdup(cursor);
+	s->fetched += (int64_t)added;
+	stream_state(s, &ss);
+	if (store_stream_save(p->store, &ss, errstr) == -1 ||
+	    store_commit(p->store, errstr) == -1) {
+		if (cursor != NULL) {
+			free(s->cursor);
+			s->cursor = old;
+		}
+		s->fetched -= (int64_t)added;
+		goto fail;
+	}
+	if (cursor != NULL)
+		free(old);
+	/* tell what is new, now that it is stored */
+	for (i = 0; i < j->n; i++) {
+		if (isnew[i] && p->hooks.message != NULL)
+			p->hooks.message(&j->msgs[i], p->hooks.arg);
+	}
+	free(isnew);
+	j->added += added;
+	poll_job_discard(j);
+	return 0;
+fail:
+	free(isnew);
+	store_rollback(p->store);
+	return -1;
+}
+
+int
+poll_job_commit(struct poll_job *j, const char *cursor, char **errstr)
+{
+	if (commit(j, cursor, errstr) == -1) {
+		j->spoiled = 1;
+		if (j->error == NULL)
+			j->error = xstrdup(*errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- ending a poll ------------------------------------------------------ */
+
+static const char *
+status_name(enum poll_status st)
+{
+	switch (st) {
+	case POLL_OK: return "ok";
+	case POLL_RETRY: return "temporary failure";
+	case POLL_RATE_LIMITED: return "rate limited";
+	case POLL_AUTH: return "authentication failed";
+	case POLL_BAD_DATA: return "bad data";
+	case POLL_CANCELLED: return "cancelled";
+	}
+	return "?";
+}
+
+/* The delay before the next poll after an outcome. */
+static int64_t
+next_delay(struct stream_rt *s, const struct poll_result *r, int64_t now)
+{
+	struct poller *p = s->acc->p;
+	int64_t interval = s->acc->conf->poll_interval_ms, d, cap;
+	int shift;
+
+	switch (r->status) {
+	case POLL_OK:
+		/* the interval, 10 % either way */
+		d = rng_between(p, interval - interval / 10,
+		    interval + interval / 10);
+		break;
+	case POLL_RATE_LIMITED:
+		d = r->retry_at_ms > now ? r->retry_at_ms - now :
+		    s->rl.reset_ms > now ? s->rl.reset_ms - now : interval;
+		d += rng_between(p, 0, 1000);
+		break;
+	case POLL_AUTH:
+		d = interval > AUTH_RETRY_MS ? interval : AUTH_RETRY_MS;
+		break;
+	default:
+		/* exponential from the interval, capped, "equal jitter" */
+		cap = interval > BACKOFF_CAP_MS ? interval : BACKOFF_CAP_MS;
+		shift = s->failures > 16 ? 15 : (int)s->failures - 1;
+		d = interval;
+		while (shift-- > 0 && d < cap)
+			d *= 2;
+		if (d > cap)
+			d = cap;
+		d = rng_between(p, d / 2, d);
+		break;
+	}
+	/* the platform said when: not before that */
+	if (r->retry_at_ms > now + d)
+		d = r->retry_at_ms - now;
+	return d;
+}
+
+static void
+job_free(struct poll_job *j)
+{
+	poll_job_discard(j);
+	free(j->msgs);
+	free(j->error);
+	free(j);
+}
+
+static void
+note_failure(struct stream_rt *s, const struct poll_result *r, int64_t now)
+{
+	const char *why = r->error != NULL ? r->error : status_name(r->status);
+
+	s->failures++;
+	s->last_error_ms = now;
+	free(s->last_error);
+	s->last_error = xstrdup(why);
+	if (r->status == POLL_AUTH || s->failures == 1 ||
+	    (s->failures & (s->failures - 1)) == 0)
+		log_warn("account %s: %s: %s: %s", s->acc->conf->name,
+		    s->name, status_name(r->status), why);
+	else
+		log_info("account %s: %s: %s (failure %lld in a row): %s",
+		    s->acc->conf->name, s->name, status_name(r->status),
+		    (long long)s->failures, why);
+}
+
+void
+poll_job_done(struct poll_job *j, const struct poll_result *res)
+{
+	struct stream_rt *s = j->s;
+	struct poller *p = s->acc->p;
+	struct poll_result r = *res;
+	struct store_stream ss;
+	char *err = NULL;
+	int64_t now = timefmt_now(), delay;
+	int ok;
+
+	s->job = NULL;
+	if (r.rl.limit >= 0 || r.rl.remaining >= 0 || r.rl.reset_ms >= 0)
+		s->rl = r.rl;
+	if (r.status == POLL_OK && commit(j, r.cursor, &err) == -1) {
+		r.status = j->spoiled ? POLL_BAD_DATA : POLL_RETRY;
+		r.error = err;
+	}
+	if (r.status == POLL_CANCELLED) {
+		job_free(j);
+		if (p->stopping)
+			maybe_stopped(p);
+		return;
+	}
+	s->last_poll_ms = now;
+	ok = r.status == POLL_OK;
+	if (ok) {
+		if (s->failures > 0)
+			log_notice("account %s: %s: polling works again after "
+			    "%lld failures", s->acc->conf->name, s->name,
+			    (long long)s->failures);
+		s->failures = 0;
+		s->last_ok_ms = now;
+		free(s->last_error);
+		s->last_error = NULL;
+		log_debug("account %s: %s: %zu new messages",
+		    s->acc->conf->name, s->name, j->added);
+	} else
+		note_failure(s, &r, now);
+	delay = next_delay(s, &r, now);
+	s->next_poll_ms = now + delay;
+	s->backoff_until_ms = ok ? -1 : now + delay;
+	free(err);
+	err = NULL;
+	stream_state(s, &ss);
+	if (store_stream_save(p->store, &ss, &err) == -1) {
+		log_err("account %s: %s", s->acc->conf->name, err);
+		free(err);
+	}
+	job_free(j);
+	if (p->hooks.polled != NULL)
+		p->hooks.polled(s->acc->conf->name, s->name, ok, p->hooks.arg);
+	if (!p->stopping)
+		stream_schedule(s, delay);
+	else
+		maybe_stopped(p);
+}
+
+/* ---- timers -------------------------------------------------------------- */
+
+static void
+on_poll_timer(uv_timer_t *t)
+{
+	struct stream_rt *s = t->data;
+	struct account_rt *a = s->acc;
+	struct poll_job *j;
+
+	if (a->p->stopping || s->job != NULL)
+		return;
+	j = xcalloc(1, sizeof *j);
+	j->s = s;
+	j->now_ms = timefmt_now();
+	j->backfill_since = s->cursor == NULL ?
+	    j->now_ms - a->conf->backfill_ms : -1;
+	s->job = j;
+	log_debug("account %s: polling %s", a->conf->name, s->name);
+	a->def->poll(a->conn, j);
+}
+
+static void
+stream_schedule(struct stream_rt *s, int64_t delay_ms)
+{
+	if (delay_ms < 0)
+		delay_ms = 0;
+	uv_timer_start(&s->timer, on_poll_timer, (uint64_t)delay_ms, 0);
+}
+
+/* ---- setting up ------------------------------------------------------------ */
+
+static void
+load_stream(const struct store_stream *ss, void *arg)
+{
+	struct account_rt *a = arg;
+	size_t i;
+
+	for (i = 0; i < a->nstreams; i++) {
+		struct stream_rt *s = &a->streams[i];
+
+		if (strcmp(ss->stream, s->name) != 0 ||
+		    strcmp(ss->platform, a->platform) != 0)
+			continue;
+		/* another connector's cursor means nothing to this one */
+		if (ss->connector == NULL ||
+		    strcmp(ss->connector, a->def->name) != 0)
+			continue;
+		s->cursor = xstrdup_or_null(ss->cursor);
+		s->last_poll_ms = ss->last_poll_ms;
+		s->last_ok_ms = ss->last_ok_ms;
+		s->last_error_ms = ss->last_error_ms;
+		s->last_error = xstrdup_or_null(ss->last_error);
+		s->failures = ss->failures;
+		s->fetched = ss->fetched;
+		s->rl.limit = ss->rl_limit;
+		s->rl.remaining = ss->rl_remaining;
+		s->rl.reset_ms = ss->rl_reset_ms;
+		s->next_poll_ms = ss->next_poll_ms;
+		s->backoff_until_ms = ss->backoff_until_ms;
+	}
+}
+
+static int
+account_setup(struct poller *p, struct account_rt *a,
+    const struct conf_account *ca, char **errstr)
+{
+	struct connector_env env;
+	const char *file;
+	size_t i, n;
+
+	a->p = p;
+	a->conf = ca;
+	a->def = connector_find(ca->connector);
+	a->platform = a->def->platform != NULL ? a->def->platform :
+	    a->def->name;
+	file = ca->token_file != NULL ? ca->token_file : ca->password_file;
+	if (a->def->needs_secret &&
+	    (a->secret = secret_load(file, errstr)) == NULL)
+		return -1;
+	memset(&env, 0, sizeof env);
+	env.account = ca;
+	env.secret = a->secret;
+	env.http = p->http;
+	env.loop = p->loop;
+	if ((a->conn = a->def->new(&env, errstr)) == NULL)
+		return -1;
+	for (n = 0; a->def->streams[n] != NULL; n++)
+		;
+	a->streams = xcalloc(n, sizeof *a->streams);
+	a->nstreams = n;
+	for (i = 0; i < n; i++) {
+		struct stream_rt *s = &a->streams[i];
+
+		s->acc = a;
+		s->index = (int)i;
+		s->name = a->def->streams[i];
+		s->rl.limit = s->rl.remaining = s->rl.reset_ms = -1;
+		s->last_poll_ms = s->last_ok_ms = s->last_error_ms = -1;
+		s->next_poll_ms = s->backoff_until_ms = -1;
+		uv_timer_init(p->loop, &s->timer);
+		s->timer.data = s;
+		p->open_timers++;
+	}
+	if (p->store == NULL)
+		return 0;
+	return store_each_stream(p->store, ca->name, load_stream, a, errstr);
+}
+
+struct poller *
+poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
+    struct http *http, const struct poller_hooks *hooks, char **errstr)
+{
+	struct poller *p;
+	size_t i;
+	char *err = NULL;
+
+	p = xcalloc(1, sizeof *p);
+	p->loop = loop;
+	p->conf = conf;
+	p->store = store;
+	p->http = http;
+	if (hooks != NULL)
+		p->hooks = *hooks;
+	p->rng = uv_hrtime() | 1;
+	p->accounts = xcalloc(conf->naccounts ? conf->naccounts : 1,
+	    sizeof *p->accounts);
+	for (i = 0; i < conf->naccounts; i++) {
+		const struct conf_account *ca = &conf->accounts[i];
+		char *all;
+
+		p->naccounts++;
+		if (account_setup(p, &p->accounts[i], ca, &err) == 0)
+			continue;
+		/* every account's problem, one per line */
+		xasprintf(&all, "%s%s%s:%d: account \"%s\": %s",
+		    *errstr != NULL ? *errstr : "", *errstr != NULL ? "\n" : "",
+		    conf->path, ca->line, ca->name, err);
+		free(*errstr);
+		*errstr = all;
+		free(err);
+		err = NULL;
+	}
+	return p;
+}
+
+void
+poller_start(struct poller *p, int64_t first_delay_ms)
+{
+	int64_t now = timefmt_now(), d;
+	size_t i, k;
+
+	for (i = 0; i < p->naccounts; i++) {
+		struct account_rt *a = &p->accounts[i];
+
+		for (k = 0; k < a->nstreams; k++) {
+			struct stream_rt *s = &a->streams[k];
+
+			d = rng_between(p, 0, first_delay_ms);
+			/* a backoff or rate limit outlives a restart */
+			if (s->backoff_until_ms > now + d)
+				d = s->backoff_until_ms - now;
+			stream_schedule(s, d);
+		}
+	}
+}
+
+/* Stopped: every timer closed and every cancelled poll ended (a
+ * connector may need loop turns to end one, e.g. to reap a process). */
+static void
+maybe_stopped(struct poller *p)
+{
+	if (p->stopped_told || p->open_timers > 0 || poller_nrunning(p) > 0)
+		return;
+	p->stopped_told = 1;
+	if (p->stopped != NULL)
+		p->stopped(p->stopped_arg);
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+	struct stream_rt *s = h->data;
+	struct poller *p = s->acc->p;
+
+	p->open_timers--;
+	maybe_stopped(p);
+}
+
+void
+poller_stop(struct poller *p, void (*done)(void *), void *arg)
+{
+	size_t i, k;
+
+	p->stopping = 1;
+	p->stopped = done;
+	p->stopped_arg = arg;
+	for (i = 0; i < p->naccounts; i++) {
+		struct account_rt *a = &p->accounts[i];
+
+		for (k = 0; k < a->nstreams; k++) {
+			struct stream_rt *s = &a->streams[k];
+
+			uv_timer_stop(&s->timer);
+			if (s->job != NULL)
+				a->def->cancel(a->conn, s->job);
+		}
+	}
+	for (i = 0; i < p->naccounts; i++) {
+		struct account_rt *a = &p->accounts[i];
+
+		for (k = 0; k < a->nstreams; k++)
+			uv_close((uv_handle_t *)&a->streams[k].timer,
+			    on_timer_closed);
+	}
+	maybe_stopped(p);
+}
+
+void
+poller_free(struct poller *p)
+{
+	size_t i, k;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->naccounts; i++) {
+		struct account_rt *a = &p->accounts[i];
+
+		if (a->conn != NULL)
+			a->def->free(a->conn);
+		for (k = 0; k < a->nstreams; k++) {
+			free(a->streams[k].cursor);
+			free(a->streams[k].last_error);
+		}
+		free(a->streams);
+		secret_free(a->secret);
+	}
+	free(p->accounts);
+	free(p);
+}
+
+size_t
+poller_naccounts(const struct poller *p)
+{
+	return p->naccounts;
+}
+
+size_t
+poller_nfailing(const struct poller *p)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < p->naccounts; i++) {
+		for (k = 0; k < p->accounts[i].nstreams; k++)
+			n += p->accounts[i].streams[k].failures > 0;
+	}
+	return n;
+}
+
+size_t
+poller_nrunning(const struct poller *p)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < p->naccounts; i++) {
+		for (k = 0; k < p->accounts[i].nstreams; k++)
+			n += p->accounts[i].streams[k].job != NULL;
+	}
+	return n;
+}

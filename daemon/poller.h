@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: ISC */
+#ifndef RW_POLLER_H
+#define RW_POLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+struct conf;
+struct conf_account;
+struct connector_def;
+struct http;
+struct msg;
+struct store;
+
+/*
+ * Polling: every stream of every configured account on its own timer.
+ * A poll runs its connector; what the connector hands over is committed
+ * with the stream's new cursor in one transaction. The next poll is due
+ * one poll_interval (with jitter) after the last one ended, later when
+ * the platform asks for it (rate limits) or after failures (exponential
+ * backoff with jitter).
+ */
+struct poller;
+
+/* What the poller tells its owner. Any may be NULL. */
+struct poller_hooks {
+	/* a new message was stored */
+	void	(*message)(const struct msg *, void *arg);
+	/* a poll ended (ok: 1 on success) */
+	void	(*polled)(const char *account, const char *stream, int ok,
+		    void *arg);
+	void	*arg;
+};
+
+/* The checks of an account that need the connectors: connector known,
+ * url allowed, secret readable. One "file:line: why" per problem is added
+ * to errs (see conf.h). Returns the number of problems. */
+struct conf_errors;
+size_t	 poller_check_account(const struct conf *, const struct conf_account *,
+	    struct conf_errors *errs);
+
+/* Set up every account of conf (already checked). If a connector refuses
+ * its account, *errstr says so as "file:line: why" (the poller must then
+ * be stopped and freed). store may be NULL to only check the accounts.
+ * Nothing is polled before poller_start. */
+struct poller *poller_new(uv_loop_t *, const struct conf *, struct store *,
+	    struct http *, const struct poller_hooks *, char **errstr);
+/* Schedule the first poll of every stream, each after a random delay of
+ * at most first_delay_ms. */
+void	 poller_start(struct poller *, int64_t first_delay_ms);
+/* Stop scheduling and cancel the polls in flight (their messages since
+ * the last commit are dropped; the cursor covers only what was stored).
+ * done is called once every timer is closed and no poll runs; then
+ * poller_free. */
+void	 poller_stop(struct poller *, void (*done)(void *), void *arg);
+void	 poller_free(struct poller *);
+
+size_t	 poller_naccounts(const struct poller *);
+/* Streams whose last poll failed. */
+size_t	 poller_nfailing(const struct poller *);
+/* Polls running now. */
+size_t	 poller_nrunning(const struct poller *);
+
+#endif

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "msg.h"
+#include "poller.h"
+#include "store.h"
+#include "watch.h"
+#include "xmalloc.h"
+
+/*
+ * replywatchd: polls the configured accounts and keeps the store up to
+ * date. It runs in the foreground, one loop on one thread; a supervisor
+ * (systemd) starts and stops it.
+ *
+ * Start-up: configuration, database, HTTP client, connectors, the open
+ * waits, then the first polls. SIGTERM or SIGINT: stop scheduling, cancel
+ * the polls in flight (what they fetched since their last commit is
+ * dropped: the cursor was not moved past it), close every handle, exit 0.
+ */
+
+#define FIRST_POLL_SPREAD_MS	1000
+
+/* The daemon's top-level context: its only mutable state. */
+struct daemon {
+	uv_loop_t	 loop;
+	struct conf	*conf;
+	struct store	*store;
+	struct http	*http;
+	struct poller	*poller;
+	struct watch	*watch;
+	uv_signal_t	 sigterm, sigint, sighup;
+	int		 stopping;
+	int		 exit_code;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: replywatchd [-c FILE] [-v] [--check-config]\n"
+	    "       replywatchd --help | --version\n"
+	    "\n"
+	    "Polls the brand accounts of the configuration and records their\n"
+	    "messages and reply times. Runs in the foreground; logs to stderr.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE  the configuration (default: %s)\n"
+	    "  -t, --check-config check the configuration, the secrets it names\n"
+	    "                     and the connectors' settings, print each\n"
+	    "                     problem as FILE:LINE: why, and exit\n"
+	    "  -v, --verbose      log debug messages too (overrides log_level)\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version\n"
+	    "\n"
+	    "Signals: SIGTERM or SIGINT stop it cleanly.\n"
+	    "Exit status: 0 stopped on request (or configuration fine), 1 failure.\n",
+	    CONF_DEFAULT_PATH);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void
+print_errors(struct conf_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->msgs[i]);
+	conf_errors_clear(errs);
+}
+
+/* The file and everything it names; every problem printed. */
+static struct conf *
+load_conf(const char *path)
+{
+	struct conf_errors errs = { 0 };
+	struct conf *conf;
+	size_t i;
+
+	if ((conf = conf_load(path, &errs)) == NULL) {
+		print_errors(&errs);
+		return NULL;
+	}
+	memset(&errs, 0, sizeof errs);
+	for (i = 0; i < conf->naccounts; i++)
+		poller_check_account(conf, &conf->accounts[i], &errs);
+	if (conf->naccounts == 0)
+		conf_errors_add(&errs, conf->path, 0, "no [account \"NAME\"] "
+		    "section: there is nothing to poll");
+	if (errs.n > 0) {
+		print_errors(&errs);
+		conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* ---- shutdown ------------------------------------------------------------- */
+
+static void
+on_any_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+close_rest(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, on_any_closed);
+}
+
+/* Every poll has ended and the poll timers are closed. */
+static void
+on_poller_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->watch != NULL)
+		watch_stop(d->watch);
+	if (d->http != NULL)
+		http_free(d->http);
+	d->http = NULL;
+	uv_walk(&d->loop, close_rest, NULL);
+}
+
+static void
+daemon_stop(struct daemon *d, int code)
+{
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	d->exit_code = code;
+	if (d->poller != NULL)
+		poller_stop(d->poller, on_poller_stopped, d);
+	else
+		on_poller_stopped(d);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP) {
+		log_notice("SIGHUP: reloading is not supported yet; restart "
+		    "replywatchd to apply a new configuration");
+		return;
+	}
+	log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	daemon_stop(d, 0);
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static void
+on_message(const struct msg *m, void *arg)
+{
+	struct daemon *d = arg;
+
+	watch_message(d->watch, m);
+}
+
+static void
+signals_start(struct daemon *d)
+{
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_signal, SIGHUP);
+}
+
+static int
+daemon_start(struct daemon *d)
+{
+	struct http_options ho;
+	struct poller_hooks hooks;
+	char *err = NULL;
+
+	if ((d->store = store_open(d->conf->database, STORE_CREATE,
+	    &err)) == NULL)
+		goto fail;
+	memset(&ho, 0, sizeof ho);
+	ho.connect_timeout_ms = (long)d->conf->connect_timeout_ms;
+	ho.timeout_ms = (long)d->conf->http_timeout_ms;
+	ho.max_host_connections = (long)d->conf->max_host_connections;
+	ho.max_body = (size_t)d->conf->max_response_size;
+	if ((d->http = http_new(&d->loop, &ho, &err)) == NULL)
+		goto fail;
+	d->watch = watch_new(&d->loop, d->conf);
+	store_set_observer(d->store, watch_observe, d->watch);
+	if (watch_load(d->watch, d->store, &err) == -1)
+		goto fail;
+	memset(&hooks, 0, sizeof hooks);
+	hooks.message = on_message;
+	hooks.arg = d;
+	d->poller = poller_new(&d->loop, d->conf, d->store, d->http, &hooks,
+	    &err);
+	if (err != NULL)
+		goto fail;
+	poller_start(d->poller, FIRST_POLL_SPREAD_MS);
+	log_notice("started: %zu accounts, database %s",
+	    poller_naccounts(d->poller), d->conf->database);
+	return 0;
+fail:
+	log_err("%s", err);
+	free(err);
+	daemon_stop(d, 1);
+	return -1;
+}
+
+static int
+run(const char *cpath, int verbose)
+{
+	struct daemon d;
+	int rc;
+
+	memset(&d, 0, sizeof d);
+	if ((d.conf = load_conf(cpath)) == NULL)
+		return 1;
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : d.conf->log_level);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("cannot initialise libcurl");
+		conf_free(d.conf);
+		return 1;
+	}
+	uv_loop_init(&d.loop);
+	signals_start(&d);
+	daemon_start(&d);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	if ((rc = uv_loop_close(&d.loop)) != 0)
+		log_err("loop closed with handles still open: %s",
+		    uv_strerror(rc));
+	poller_free(d.poller);
+	watch_free(d.watch);
+	store_close(d.store);
+	curl_global_cleanup();
+	conf_free(d.conf);
+	if (d.exit_code == 0)
+		log_notice("stopped");
+	return d.exit_code;
+}
+
+static void
+on_check_stopped(void *arg)
+{
+	struct http **http = arg;
+
+	http_free(*http);
+	*http = NULL;
+}
+
+/* Set the connectors up as the daemon would, to hear their objections. */
+static int
+check_connectors(const struct conf *conf)
+{
+	struct http_options ho;
+	struct poller *p;
+	struct http *http;
+	uv_loop_t loop;
+	char *err = NULL;
+
+	uv_loop_init(&loop);
+	memset(&ho, 0, sizeof ho);
+	if ((http = http_new(&loop, &ho, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		uv_loop_close(&loop);
+		return -1;
+	}
+	p = poller_new(&loop, conf, NULL, http, NULL, &err);
+	poller_stop(p, on_check_stopped, &http);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	poller_free(p);
+	uv_loop_close(&loop);
+	if (err != NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_config(const char *cpath)
+{
+	struct conf *conf;
+
+	if ((conf = load_conf(cpath)) == NULL)
+		return 1;
+	if (check_connectors(conf) == -1) {
+		conf_free(conf);
+		return 1;
+	}
+	printf("%s: configuration OK, %zu account%s\n", conf->path,
+	    conf->naccounts, conf->naccounts == 1 ? "" : "s");
+	conf_free(conf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cpath = CONF_DEFAULT_PATH;
+	int ch, check = 0, verbose = 0;
+
+	log_init("replywatchd", LOG_LEVEL_INFO);
+	while ((ch = getopt_long(argc, argv, "c:tvhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cpath = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("replywatchd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "replywatchd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (check)
+		return check_config(cpath);
+	return run(cpath, verbose);
+}

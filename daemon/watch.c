@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "msg.h"
+#include "stats.h"
+#include "store.h"
+#include "timefmt.h"
+#include "watch.h"
+#include "xmalloc.h"
+
+/*
+ * Open waits are kept per conversation in a hash table; a new view of a
+ * conversation (from the store's observer) replaces the old one and bumps
+ * its generation. Deadlines sit in a binary min-heap; an entry whose
+ * conversation has moved on to another generation is stale and dropped
+ * when it comes up.
+ */
+
+#define EXCERPT_MAX	80
+
+struct open_wait {
+	char		*author;
+	char		*open_id;
+	int64_t		 opened_ms;
+	int64_t		 complaint_ms;
+	int64_t		 target_ms;
+	int64_t		 deadline_ms;
+	int		 overdue;
+};
+
+struct conv {
+	char		*key;		/* account \x1f kind \x1f conversation */
+	char		*account;
+	enum msg_kind	 kind;
+	char		*conversation;
+	uint64_t	 gen;
+	struct open_wait *waits;
+	size_t		 n;
+	struct conv	*next;		/* hash chain */
+};
+
+struct deadline {
+	int64_t		 at_ms;
+	struct conv	*conv;
+	uint64_t	 gen;
+	size_t		 wait;		/* index in conv->waits */
+};
+
+struct watch {
+	uv_loop_t	*loop;
+	const struct conf *conf;
+	uv_timer_t	 timer;
+	struct conv	**table;
+	size_t		 nbuckets, nconvs;
+	struct deadline	*heap;
+	size_t		 nheap, heapcap;
+	size_t		 nopen, noverdue;
+	int		 loading;	/* watch_load: summarise, do not tell */
+};
+
+static void arm(struct watch *);
+
+/* ---- the hash table -------------------------------------------------------- */
+
+static uint64_t
+hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+grow(struct watch *w)
+{
+	struct conv **t, *c, *next;
+	size_t n = w->nbuckets ? w->nbuckets * 2 : 1024, i, b;
+
+	t = xcalloc(n, sizeof *t);
+	for (i = 0; i < w->nbuckets; i++) {
+		for (c = w->table[i]; c != NULL; c = next) {
+			next = c->next;
+			b = hash(c->key) & (n - 1);
+			c->next = t[b];
+			t[b] = c;
+		}
+	}
+	free(w->table);
+	w->table = t;
+	w->nbuckets = n;
+}
+
+static struct conv *
+conv_get(struct watch *w, const char *account, enum msg_kind kind,
+    const char *conversation)
+{
+	struct conv *c;
+	char *key;
+	size_t b;
+
+	xasprintf(&key, "%s\x1f%d\x1f%s", account, (int)kind, conversation);
+	if (w->nconvs >= w->nbuckets)
+		grow(w);
+	b = hash(key) & (w->nbuckets - 1);
+	for (c = w->table[b]; c != NULL; c = c->next) {
+		if (strcmp(c->key, key) == 0) {
+			free(key);
+			return c;
+		}
+	}
+	c = xcalloc(1, sizeof *c);
+	c->key = key;
+	c->account = xstrdup(account);
+	c->kind = kind;
+	c->conversation = xstrdup(conversation);
+	c->next = w->table[b];
+	w->table[b] = c;
+	w->nconvs++;
+	return c;
+}
+
+static void
+conv_clear_waits(struct watch *w, struct conv *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		w->noverdue -= c->waits[i].overdue;
+		free(c->waits[i].author);
+		free(c->waits[i].open_id);
+	}
+	w->nopen -= c->n;
+	free(c->waits);
+	c->waits = NULL;
+	c->n = 0;
+	c->gen++;
+}
+
+static void
+conv_free(struct conv *c)
+{
+	free(c->key);
+	free(c->account);
+	free(c->conversation);
+	free(c);
+}
+
+/* ---- the heap ---------------------------------------------------------- */
+
+static void
+heap_swap(struct deadline *a, struct deadline *b)
+{
+	struct deadline t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+heap_push(struct watch *w, const struct deadline *d)
+{
+	size_t i, parent;
+
+	if (w->nheap == w->heapcap) {
+		w->heapcap = w->heapcap ? w->heapcap * 2 : 256;
+		w->heap = xreallocarray(w->heap, w->heapcap, sizeof *w->heap);
+	}
+	i = w->nheap++;
+	w->heap[i] = *d;
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (w->heap[parent].at_ms <= w->heap[i].at_ms)
+			break;
+		heap_swap(&w->heap[parent], &w->heap[i]);
+		i = parent;
+	}
+}
+
+static void
+heap_pop(struct watch *w)
+{
+	size_t i = 0, l, r, m;
+
+	w->heap[0] = w->heap[--w->nheap];
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < w->nheap && w->heap[l].at_ms < w->heap[m].at_ms)
+			m = l;
+		if (r < w->nheap && w->heap[r].at_ms < w->heap[m].at_ms)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(&w->heap[i], &w->heap[m]);
+		i = m;
+	}
+}
+
+static int
+stale(const struct deadline *d)
+{
+	return d->gen != d->conv->gen || d->wait >= d->conv->n;
+}
+
+/* Drop stale entries when they are most of the heap. */
+static void
+heap_compact(struct watch *w)
+{
+	struct deadline *old = w->heap;
+	size_t n = w->nheap, i;
+
+	if (n < 1024 || n < 4 * w->nopen)
+		return;
+	w->heap = NULL;
+	w->nheap = w->heapcap = 0;
+	for (i = 0; i < n; i++) {
+		if (!stale(&old[i]))
+			heap_push(w, &old[i]);
+	}
+	free(old);
+}
+
+/* ---- telling ------------------------------------------------------------ */
+
+static const char *
+kind_words(enum msg_kind k)
+{
+	return k == MSG_DIRECT ? "direct message" : "public mention";
+}
+
+/* The start of a text on one line; buf holds EXCERPT_MAX + 4 bytes. */
+static void
+excerpt(const char *text, char *buf)
+{
+	size_t i, o;
+
+	if (text == NULL) {
+		buf[0] = '\0';
+		return;
+	}
+	for (i = 0; text[i] != '\0' && i < EXCERPT_MAX; i++)
+		buf[i] = (unsigned char)text[i] < ' ' ? ' ' : text[i];
+	o = i;
+	if (text[i] != '\0') {
+		/* back to the start of the character cut in two */
+		while (o > 0 && ((unsigned char)text[o] & 0xC0) == 0x80)
+			o--;
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+}
+
+void
+watch_message(struct watch *w, const struct msg *m)
+{
+	char ex[EXCERPT_MAX + 4];
+
+	(void)w;
+	if (m->direction != MSG_INBOUND)
+		return;
+	excerpt(m->text, ex);
+	log_info("%s: %s from %s%s%s%s", m->account, kind_words(m->kind),
+	    m->author != NULL ? m->author : "someone",
+	    m->complaint == MSG_COMPLAINT_YES ? " (complaint)" : "",
+	    *ex != '\0' ? ": " : "", ex);
+}
+
+static void
+tell_reply(const struct watch *w, const struct conv *c,
+    const struct store_wait_info *wi)
+{
+	const struct conf_policy *pol = conf_policy_for(w->conf, c->account);
+	enum stats_sla_outcome o;
+	char took[TIMEFMT_DURATION_LEN], target[TIMEFMT_DURATION_LEN];
+	int64_t target_ms, deadline_ms;
+
+	o = stats_sla(pol, c->kind, wi->complaint_ms >= 0 &&
+	    wi->complaint_ms <= wi->closed_ms, wi->opened_ms, wi->closed_ms,
+	    wi->closed_ms, &target_ms, &deadline_ms);
+	timefmt_format_duration(wi->closed_ms - wi->opened_ms, took,
+	    sizeof took);
+	timefmt_format_duration(target_ms, target, sizeof target);
+	log_info("%s: replied to %s after %s (%s; target %s: %s)", c->account,
+	    wi->author != NULL ? wi->author : "someone", took,
+	    c->kind == MSG_DIRECT ? "direct" : "broadcast", target,
+	    o == STATS_SLA_MET ? "met" : "breached");
+}
+
+static void
+tell_overdue(const struct conv *c, const struct open_wait *ow, int64_t now)
+{
+	char age[TIMEFMT_DURATION_LEN], target[TIMEFMT_DURATION_LEN];
+
+	timefmt_format_duration(now - ow->opened_ms, age, sizeof age);
+	timefmt_format_duration(ow->target_ms, target, sizeof target);
+	log_notice("%s: overdue: %s%s from %s waiting %s (target %s)",
+	    c->account, ow->complaint_ms >= 0 ? "complaint in a " : "",
+	    kind_words(c->kind), ow->author != NULL ? ow->author : "someone",
+	    age, target);
+}
+
+/* ---- tracking waits ------------------------------------------------------- */
+
+static void
+add_open(struct watch *w, struct conv *c, const char *author,
+    const char *open_id, int64_t opened_ms, int64_t complaint_ms)
+{
+	const struct conf_policy *pol = conf_policy_for(w->conf, c->account);
+	struct open_wait *ow;
+	struct deadline d;
+
+	c->waits = xreallocarray(c->waits, c->n + 1, sizeof *c->waits);
+	ow = &c->waits[c->n];
+	memset(ow, 0, sizeof *ow);
+	ow->author = xstrdup_or_null(author);
+	ow->open_id = xstrdup_or_null(open_id);
+	ow->opened_ms = opened_ms;
+	ow->complaint_ms = complaint_ms;
+	/* a complaint makes the complaint target count from the opening */
+	stats_sla(pol, c->kind, complaint_ms >= 0, opened_ms, -1, opened_ms,
+	    &ow->target_ms, &ow->deadline_ms);
+	d.at_ms = ow->deadline_ms;
+	d.conv = c;
+	d.gen = c->gen;
+	d.wait = c->n;
+	c->n++;
+	w->nopen++;
+	heap_push(w, &d);
+}
+
+void
+watch_observe(const struct store_conv_waits *cw, void *arg)
+{
+	struct watch *w = arg;
+	struct open_wait *old;
+	struct conv *c;
+	size_t i, k, nold;
+
+	c = conv_get(w, cw->account, cw->kind, cw->conversation);
+	/* keep the old view until the new one knows what was told */
+	old = c->waits;
+	nold = c->n;
+	c->waits = NULL;
+	c->n = 0;
+	w->nopen -= nold;
+	c->gen++;
+	for (i = 0; i < cw->n; i++) {
+		const struct store_wait_info *wi = &cw->waits[i];
+
+		if (wi->closed_ms >= 0) {
+			if (wi->closed_now)
+				tell_reply(w, c, wi);
+			continue;
+		}
+		add_open(w, c, wi->author, wi->open_id, wi->opened_ms,
+		    wi->complaint_ms);
+		/* an overdue wait that took another message is still the
+		 * same overdue wait: it is not told twice */
+		for (k = 0; k < nold; k++) {
+			if (old[k].overdue && old[k].open_id != NULL &&
+			    wi->open_id != NULL &&
+			    strcmp(old[k].open_id, wi->open_id) == 0) {
+				c->waits[c->n - 1].overdue = 1;
+				old[k].overdue = 0;
+				break;
+			}
+		}
+	}
+	for (k = 0; k < nold; k++) {
+		w->noverdue -= old[k].overdue;
+		free(old[k].author);
+		free(old[k].open_id);
+	}
+	free(old);
+	heap_compact(w);
+	arm(w);
+}
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	int64_t now = timefmt_now();
+	size_t told = 0, held = 0;
+
+	while (w->nheap > 0 && w->heap[0].at_ms <= now) {
+		struct deadline d = w->heap[0];
+		struct open_wait *ow;
+
+		heap_pop(w);
+		if (stale(&d))
+			continue;
+		ow = &d.conv->waits[d.wait];
+		if (ow->overdue)
+			continue;
+		ow->overdue = 1;
+		w->noverdue++;
+		/* at start-up, a long backlog is summed up, not listed */
+		if (!w->loading || told < 10) {
+			tell_overdue(d.conv, ow, now);
+			told++;
+		} else
+			held++;
+	}
+	if (held > 0)
+		log_notice("... and %zu more waits overdue (replywatch pending "
+		    "lists them)", held);
+	arm(w);
+}
+
+static void
+arm(struct watch *w)
+{
+	int64_t now, d;
+
+	while (w->nheap > 0 && stale(&w->heap[0]))
+		heap_pop(w);
+	if (w->nheap == 0) {
+		uv_timer_stop(&w->timer);
+		return;
+	}
+	now = timefmt_now();
+	d = w->heap[0].at_ms - now;
+	uv_timer_start(&w->timer, on_deadline, d > 0 ? (uint64_t)d : 0, 0);
+}
+
+/* ---- the whole --------------------------------------------------------- */
+
+struct watch *
+watch_new(uv_loop_t *loop, const struct conf *conf)
+{
+	struct watch *w = xcalloc(1, sizeof *w);
+
+	w->loop = loop;
+	w->conf = conf;
+	uv_timer_init(loop, &w->timer);
+	w->timer.data = w;
+	grow(w);
+	return w;
+}
+
+static void
+load_pending(const struct store_pending *p, void *arg)
+{
+	struct watch *w = arg;
+	struct conv *c;
+
+	c = conv_get(w, p->account, p->kind, p->conversation);
+	add_open(w, c, p->author, p->first_id, p->opened_ms, p->complaint_ms);
+}
+
+int
+watch_load(struct watch *w, struct store *st, char **errstr)
+{
+	struct store_filter f;
+	int rc;
+
+	memset(&f, 0, sizeof f);
+	f.at_ms = timefmt_now();
+	f.kind = -1;
+	rc = store_each_pending(st, &f, load_pending, w, errstr);
+	if (rc == 0) {
+		w->loading = 1;
+		on_deadline(&w->timer);
+		w->loading = 0;
+		log_info("%zu waits open, %zu of them overdue", w->nopen,
+		    w->noverdue);
+	}
+	return rc;
+}
+
+size_t
+watch_nopen(const struct watch *w)
+{
+	return w->nopen;
+}
+
+size_t
+watch_noverdue(const struct watch *w)
+{
+	return w->noverdue;
+}
+
+static void
+on_watch_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void
+watch_stop(struct watch *w)
+{
+	uv_timer_stop(&w->timer);
+	uv_close((uv_handle_t *)&w->timer, on_watch_closed);
+}
+
+void
+watch_free(struct watch *w)
+{
+	struct conv *c, *next;
+	size_t i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->nbuckets; i++) {
+		for (c = w->table[i]; c != NULL; c = next) {
+			next = c->next;
+			conv_clear_waits(w, c);
+			conv_free(c);
+		}
+	}
+	free(w->table);
+	free(w->heap);
+	free(w);
+}
