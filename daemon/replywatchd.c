@@ -215,8 +215,9 @@ daemon_start(struct daemon *d)
 	if (err != NULL)
 		goto fail;
 	poller_start(d->poller, FIRST_POLL_SPREAD_MS);
-	log_notice("started: %zu accounts, database %s",
-	    poller_naccounts(d->poller), d->conf->database);
+	log_notice("started: %zu account%s, database %s",
+	    poller_naccounts(d->poller),
+	    poller_naccounts(d->poller) == 1 ? "" : "s", d->conf->database);
 	return 0;
 fail:
 	log_err("%s", err);

@@ -16,4 +16,16 @@ for c in $("$RW" --help | awk '/^Commands:/ { on = 1; next } on && NF { print $1
 		check "$c $o is documented" grep -q -- "$o" "$TMP/page.txt"
 	done
 done
+
+# replywatchd(8): well-formed, every option of --help documented
+dpage="$top_builddir/man/replywatchd.8"
+check "replywatchd(8): mandoc -Tlint reports nothing" sh -c \
+	'out=$(mandoc -Tlint -W warning "$0" 2>&1); [ -z "$out" ] || { echo "$out"; false; }' "$dpage"
+mandoc -Tascii "$dpage" | col -b >"$TMP/dpage.txt"
+for o in $("$top_builddir/replywatchd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	check "replywatchd $o is documented" grep -q -- "$o" "$TMP/dpage.txt"
+done
+for c in mastodon bluesky exec; do
+	check "connector $c is documented" grep -q "^   $c" "$TMP/dpage.txt"
+done
 finish
