@@ -733,6 +733,7 @@ op_start(struct bjob *bj, enum op op, const char *method,
 	req.method = "POST";
 	req.url = url;
 	req.headers = hdrs;
+	req.ca_file = b->acct->ca_file;
 	req.body = b->op_body != NULL ? b->op_body : "";
 	req.body_len = strlen(req.body);
 	log_debug("account %s: POST %s", b->acct->name, url);
@@ -1588,6 +1589,7 @@ job_send(struct bjob *bj)
 	req.method = "GET";
 	req.url = bj->url;
 	req.headers = hdrs;
+	req.ca_file = b->acct->ca_file;
 	bj->gen = b->gen;
 	log_debug("account %s: GET %s", b->acct->name, bj->url);
 	if ((bj->call = http_start(b->http, &req, job_cb, bj, &err)) == NULL) {

@@ -1092,6 +1092,7 @@ request(struct mjob *mj, enum phase phase, char *url)
 	memset(&req, 0, sizeof req);
 	req.url = url;
 	req.headers = mj->ms->headers;
+	req.ca_file = mj->ms->account->ca_file;
 	log_debug("mastodon %s: GET %s", mj->ms->account->name, url);
 	if ((mj->call = http_start(mj->ms->http, &req, on_response, mj,
 	    &err)) == NULL) {

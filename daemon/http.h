@@ -68,6 +68,7 @@ struct http_request {
 	const char	*body;		/* POST body, or NULL */
 	size_t		 body_len;
 	long		 timeout_ms;	/* 0: the client's default */
+	const char	*ca_file;	/* CAs to trust; NULL: the client's */
 };
 
 struct http *http_new(uv_loop_t *, const struct http_options *, char **errstr);

@@ -88,6 +88,7 @@ import re
 import signal
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -690,9 +691,10 @@ class Api:
     """The Mastodon endpoints. Each returns a Reply, made under the store's
     lock from the JSON the entities keep encoded."""
 
-    def __init__(self, store, port):
+    def __init__(self, store, port, scheme="http"):
         self.store = store
         self.port = port
+        self.scheme = scheme
 
     def answer(self, route, args, brand, path, query):
         with self.store.lock:
@@ -704,7 +706,7 @@ class Api:
         """A page with its Link header (none when empty)."""
         headers = []
         if ids:
-            base = "http://127.0.0.1:%d%s" % (self.port, path.rstrip("/"))
+            base = "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path.rstrip("/"))
             older = base + "?" + urlencode([("max_id", ids[-1]), ("limit", limit)] + list(extra))
             newer = base + "?" + urlencode([("min_id", ids[0]), ("limit", limit)] + list(extra))
             headers.append(("Link", '<%s>; rel="next", <%s>; rel="prev"' % (older, newer)))
@@ -1372,6 +1374,19 @@ class Server(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
+    def use_tls(self, cert, key):
+        """Serve HTTPS; the handshake happens in the handler's thread."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.socket = context.wrap_socket(self.socket, server_side=True,
+                                          do_handshake_on_connect=False)
+
+    def handle_error(self, request, client_address):
+        # a client that refuses the certificate is what TLS tests expect
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class App:
     """Everything the handlers share."""
@@ -1726,6 +1741,8 @@ def parse_args(argv):
     parser.add_argument("--token-file-dir", help="write each brand's token to DIR/NAME.token (0600)")
     parser.add_argument("--rate-limit", type=int, default=300, help="requests per token per 5 minutes")
     parser.add_argument("--quiet", action="store_true", help="no request or event log")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (needs --tls-key)")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     parser.add_argument("--simulate", action="store_true",
                         help="the demo: one brand, acme, with live traffic (--accounts is ignored)")
     parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
@@ -1782,8 +1799,10 @@ def main(argv=None):
     except OSError as error:
         app.log.error("mastodon.py: cannot listen on 127.0.0.1:%d: %s" % (args.port, error))
         return 1
+    if args.tls_cert:
+        server.use_tls(args.tls_cert, args.tls_key)
     port = server.server_address[1]
-    app.api = Api(store, port)
+    app.api = Api(store, port, "https" if args.tls_cert else "http")
 
     scheduler = None
     if args.simulate:
