@@ -56,6 +56,9 @@ struct account_rt {
 	void		*conn;
 	struct stream_rt *streams;
 	size_t		 nstreams;
+	size_t		 open_timers;	/* initialised and not yet closed */
+	int		 retiring;	/* removed by a reload: closing */
+	struct account_rt *next_retiring;
 };
 
 struct poller {
@@ -64,11 +67,11 @@ struct poller {
 	struct store	*store;
 	struct http	*http;
 	struct poller_hooks hooks;
-	struct account_rt *accounts;
+	struct account_rt **accounts;
 	size_t		 naccounts;
+	struct account_rt *retiring;	/* removed, still closing */
 	uint64_t	 rng;
 	int		 stopping;
-	size_t		 open_timers;
 	void		(*stopped)(void *);
 	void		*stopped_arg;
 	int		 stopped_told;
@@ -88,6 +91,7 @@ struct poll_job {
 
 static void stream_schedule(struct stream_rt *, int64_t delay_ms);
 static void maybe_stopped(struct poller *);
+static void account_retired(struct account_rt *);
 
 /* ---- randomness for jitter (xorshift64*, seeded from the clock) --------- */
 
@@ -509,7 +513,9 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 	}
 	if (r.status == POLL_CANCELLED) {
 		job_free(j);
-		if (p->stopping)
+		if (s->acc->retiring)
+			account_retired(s->acc);
+		else if (p->stopping)
 			maybe_stopped(p);
 		return;
 	}
@@ -541,7 +547,9 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 	job_free(j);
 	if (p->hooks.polled != NULL)
 		p->hooks.polled(s->acc->conf->name, s->name, ok, p->hooks.arg);
-	if (!p->stopping)
+	if (s->acc->retiring)
+		account_retired(s->acc);
+	else if (!p->stopping)
 		stream_schedule(s, delay);
 	else
 		maybe_stopped(p);
@@ -556,7 +564,7 @@ on_poll_timer(uv_timer_t *t)
 	struct account_rt *a = s->acc;
 	struct poll_job *j;
 
-	if (a->p->stopping || s->job != NULL)
+	if (a->p->stopping || a->retiring || s->job != NULL)
 		return;
 	j = xcalloc(1, sizeof *j);
 	j->s = s;
@@ -576,7 +584,8 @@ stream_schedule(struct stream_rt *s, int64_t delay_ms)
 	uv_timer_start(&s->timer, on_poll_timer, (uint64_t)delay_ms, 0);
 }
 
-/* ---- setting up ------------------------------------------------------------ */
+
+/* ---- accounts: set up, started, retired ------------------------------------ */
 
 static void
 load_stream(const struct store_stream *ss, void *arg)
@@ -594,6 +603,8 @@ load_stream(const struct store_stream *ss, void *arg)
 		if (ss->connector == NULL ||
 		    strcmp(ss->connector, a->def->name) != 0)
 			continue;
+		free(s->cursor);
+		free(s->last_error);
 		s->cursor = xstrdup_or_null(ss->cursor);
 		s->last_poll_ms = ss->last_poll_ms;
 		s->last_ok_ms = ss->last_ok_ms;
@@ -609,33 +620,63 @@ load_stream(const struct store_stream *ss, void *arg)
 	}
 }
 
-static int
-account_setup(struct poller *p, struct account_rt *a,
-    const struct conf_account *ca, char **errstr)
+static void
+account_free(struct account_rt *a)
+{
+	size_t k;
+
+	if (a == NULL)
+		return;
+	if (a->conn != NULL)
+		a->def->free(a->conn);
+	for (k = 0; k < a->nstreams; k++) {
+		free(a->streams[k].cursor);
+		free(a->streams[k].last_error);
+	}
+	free(a->streams);
+	secret_free(a->secret);
+	free(a);
+}
+
+/* The account's connector and streams, without timers: nothing runs yet,
+ * so it can still be thrown away with account_free. */
+static struct account_rt *
+account_new(struct poller *p, const struct conf_account *ca, char **errstr)
 {
 	struct connector_env env;
+	struct account_rt *a;
 	const char *file;
 	size_t i, n;
 
+	a = xcalloc(1, sizeof *a);
 	a->p = p;
 	a->conf = ca;
-	a->def = connector_find(ca->connector);
+	if ((a->def = connector_find(ca->connector != NULL ? ca->connector :
+	    "")) == NULL) {
+		xasprintf(errstr, "unknown connector");
+		free(a);
+		return NULL;
+	}
 	a->platform = a->def->platform != NULL ? a->def->platform :
 	    a->def->name;
 	file = ca->token_file != NULL ? ca->token_file : ca->password_file;
 	if (a->def->needs_secret &&
-	    (a->secret = secret_load(file, errstr)) == NULL)
-		return -1;
+	    (a->secret = secret_load(file, errstr)) == NULL) {
+		account_free(a);
+		return NULL;
+	}
 	memset(&env, 0, sizeof env);
 	env.account = ca;
 	env.secret = a->secret;
 	env.http = p->http;
 	env.loop = p->loop;
-	if ((a->conn = a->def->new(&env, errstr)) == NULL)
-		return -1;
+	if ((a->conn = a->def->new(&env, errstr)) == NULL) {
+		account_free(a);
+		return NULL;
+	}
 	for (n = 0; a->def->streams[n] != NULL; n++)
 		;
-	a->streams = xcalloc(n, sizeof *a->streams);
+	a->streams = xcalloc(n ? n : 1, sizeof *a->streams);
 	a->nstreams = n;
 	for (i = 0; i < n; i++) {
 		struct stream_rt *s = &a->streams[i];
@@ -646,13 +687,153 @@ account_setup(struct poller *p, struct account_rt *a,
 		s->rl.limit = s->rl.remaining = s->rl.reset_ms = -1;
 		s->last_poll_ms = s->last_ok_ms = s->last_error_ms = -1;
 		s->next_poll_ms = s->backoff_until_ms = -1;
-		uv_timer_init(p->loop, &s->timer);
-		s->timer.data = s;
-		p->open_timers++;
 	}
-	if (p->store == NULL)
-		return 0;
-	return store_each_stream(p->store, ca->name, load_stream, a, errstr);
+	return a;
+}
+
+/* Timers, the stored state of the streams, and (when delay >= 0) the
+ * first poll of each stream after a random delay of at most delay. */
+static void
+account_start(struct account_rt *a, int64_t delay)
+{
+	struct poller *p = a->p;
+	char *err = NULL;
+	int64_t now = timefmt_now(), d;
+	size_t k;
+
+	for (k = 0; k < a->nstreams; k++) {
+		uv_timer_init(p->loop, &a->streams[k].timer);
+		a->streams[k].timer.data = &a->streams[k];
+		a->open_timers++;
+	}
+	if (p->store != NULL && store_each_stream(p->store, a->conf->name,
+	    load_stream, a, &err) == -1) {
+		log_err("account %s: %s", a->conf->name, err);
+		free(err);
+	}
+	if (delay < 0)
+		return;
+	for (k = 0; k < a->nstreams; k++) {
+		struct stream_rt *s = &a->streams[k];
+
+		d = rng_between(p, 0, delay);
+		/* a backoff or rate limit outlives a restart */
+		if (s->backoff_until_ms > now + d)
+			d = s->backoff_until_ms - now;
+		stream_schedule(s, d);
+	}
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+	struct stream_rt *s = h->data;
+	struct account_rt *a = s->acc;
+
+	a->open_timers--;
+	if (a->retiring)
+		account_retired(a);
+	else
+		maybe_stopped(a->p);
+}
+
+/* Stop an account's timers and cancel its polls. */
+static void
+account_close(struct account_rt *a)
+{
+	size_t k;
+
+	for (k = 0; k < a->nstreams; k++) {
+		struct stream_rt *s = &a->streams[k];
+
+		uv_timer_stop(&s->timer);
+		if (s->job != NULL)
+			a->def->cancel(a->conn, s->job);
+	}
+	for (k = 0; k < a->nstreams; k++) {
+		if (!uv_is_closing((uv_handle_t *)&a->streams[k].timer))
+			uv_close((uv_handle_t *)&a->streams[k].timer,
+			    on_timer_closed);
+	}
+}
+
+static size_t
+account_running(const struct account_rt *a)
+{
+	size_t k, n = 0;
+
+	for (k = 0; k < a->nstreams; k++)
+		n += a->streams[k].job != NULL;
+	return n;
+}
+
+/* A retiring account is freed once its timers are closed and its polls
+ * have ended. */
+static void
+account_retired(struct account_rt *a)
+{
+	struct poller *p = a->p;
+	struct account_rt **pp;
+
+	if (a->open_timers > 0 || account_running(a) > 0)
+		return;
+	for (pp = &p->retiring; *pp != NULL; pp = &(*pp)->next_retiring) {
+		if (*pp == a) {
+			*pp = a->next_retiring;
+			break;
+		}
+	}
+	log_info("account %s: removed", a->conf->name);
+	account_free(a);
+	if (p->stopping)
+		maybe_stopped(p);
+}
+
+static void
+account_retire(struct account_rt *a)
+{
+	struct poller *p = a->p;
+
+	a->retiring = 1;
+	a->next_retiring = p->retiring;
+	p->retiring = a;
+	account_close(a);
+}
+
+/* ---- the poller --------------------------------------------------------- */
+
+/* Every account of conf, or none: on failure *errstr lists each problem as
+ * "file:line: account "NAME": why", one per line. */
+static struct account_rt **
+accounts_new(struct poller *p, const struct conf *conf,
+    struct account_rt **const reuse, char **errstr)
+{
+	struct account_rt **v;
+	size_t i;
+	char *err = NULL, *all;
+
+	v = xcalloc(conf->naccounts ? conf->naccounts : 1, sizeof *v);
+	for (i = 0; i < conf->naccounts; i++) {
+		const struct conf_account *ca = &conf->accounts[i];
+
+		if (reuse != NULL && reuse[i] != NULL)
+			continue;
+		if ((v[i] = account_new(p, ca, &err)) != NULL)
+			continue;
+		xasprintf(&all, "%s%s%s:%d: account \"%s\": %s",
+		    *errstr != NULL ? *errstr : "", *errstr != NULL ? "\n" : "",
+		    conf->path, ca->line, ca->name, err);
+		free(*errstr);
+		*errstr = all;
+		free(err);
+		err = NULL;
+	}
+	if (*errstr == NULL)
+		return v;
+	for (i = 0; i < conf->naccounts; i++)
+		account_free(v[i]);
+	free(v);
+	return NULL;
 }
 
 struct poller *
@@ -661,7 +842,6 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 {
 	struct poller *p;
 	size_t i;
-	char *err = NULL;
 
 	p = xcalloc(1, sizeof *p);
 	p->loop = loop;
@@ -671,24 +851,13 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 	if (hooks != NULL)
 		p->hooks = *hooks;
 	p->rng = uv_hrtime() | 1;
-	p->accounts = xcalloc(conf->naccounts ? conf->naccounts : 1,
-	    sizeof *p->accounts);
-	for (i = 0; i < conf->naccounts; i++) {
-		const struct conf_account *ca = &conf->accounts[i];
-		char *all;
-
-		p->naccounts++;
-		if (account_setup(p, &p->accounts[i], ca, &err) == 0)
-			continue;
-		/* every account's problem, one per line */
-		xasprintf(&all, "%s%s%s:%d: account \"%s\": %s",
-		    *errstr != NULL ? *errstr : "", *errstr != NULL ? "\n" : "",
-		    conf->path, ca->line, ca->name, err);
-		free(*errstr);
-		*errstr = all;
-		free(err);
-		err = NULL;
+	if ((p->accounts = accounts_new(p, conf, NULL, errstr)) == NULL) {
+		p->accounts = xcalloc(1, sizeof *p->accounts);
+		return p;	/* the caller stops and frees it */
 	}
+	p->naccounts = conf->naccounts;
+	for (i = 0; i < p->naccounts; i++)
+		account_start(p->accounts[i], -1);
 	return p;
 }
 
@@ -699,13 +868,12 @@ poller_start(struct poller *p, int64_t first_delay_ms)
 	size_t i, k;
 
 	for (i = 0; i < p->naccounts; i++) {
-		struct account_rt *a = &p->accounts[i];
+		struct account_rt *a = p->accounts[i];
 
 		for (k = 0; k < a->nstreams; k++) {
 			struct stream_rt *s = &a->streams[k];
 
 			d = rng_between(p, 0, first_delay_ms);
-			/* a backoff or rate limit outlives a restart */
 			if (s->backoff_until_ms > now + d)
 				d = s->backoff_until_ms - now;
 			stream_schedule(s, d);
@@ -713,76 +881,150 @@ poller_start(struct poller *p, int64_t first_delay_ms)
 	}
 }
 
+/* The settings that make an account another one: its connector must be
+ * set up again. Everything else (poll_interval, policy) applies as is. */
+static int
+same_str(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+same_account(const struct account_rt *a, const struct conf_account *ca)
+{
+	const struct conf_account *o = a->conf;
+	const char *file;
+	char *secret, *err = NULL;
+	int same;
+
+	if (!same_str(o->connector, ca->connector) ||
+	    !same_str(o->url, ca->url) ||
+	    !same_str(o->token_file, ca->token_file) ||
+	    !same_str(o->password_file, ca->password_file) ||
+	    !same_str(o->command, ca->command) ||
+	    o->command_timeout_ms != ca->command_timeout_ms ||
+	    !same_str(o->handle, ca->handle) ||
+	    !same_str(o->chat_proxy, ca->chat_proxy) ||
+	    !same_str(o->ca_file, ca->ca_file) ||
+	    o->backfill_ms != ca->backfill_ms)
+		return 0;
+	if (!a->def->needs_secret)
+		return 1;
+	/* a new token in the same file is a new account too */
+	file = ca->token_file != NULL ? ca->token_file : ca->password_file;
+	if ((secret = secret_load(file, &err)) == NULL) {
+		free(err);
+		return 0;
+	}
+	same = a->secret != NULL && strcmp(secret, a->secret) == 0;
+	secret_free(secret);
+	return same;
+}
+
+int
+poller_reload(struct poller *p, const struct conf *conf, char **errstr)
+{
+	struct account_rt **keep, **fresh, *a;
+	size_t i, k, added = 0, changed = 0, kept = 0, removed = 0;
+	int *used;
+
+	keep = xcalloc(conf->naccounts ? conf->naccounts : 1, sizeof *keep);
+	used = xcalloc(p->naccounts ? p->naccounts : 1, sizeof *used);
+	for (i = 0; i < conf->naccounts; i++) {
+		for (k = 0; k < p->naccounts; k++) {
+			a = p->accounts[k];
+			if (strcmp(a->conf->name, conf->accounts[i].name) != 0)
+				continue;
+			used[k] = 1;
+			if (same_account(a, &conf->accounts[i]))
+				keep[i] = a;
+			break;
+		}
+	}
+	/* set up what is new before anything changes: all or nothing */
+	if ((fresh = accounts_new(p, conf, keep, errstr)) == NULL) {
+		free(keep);
+		free(used);
+		return -1;
+	}
+	for (k = 0; k < p->naccounts; k++) {
+		a = p->accounts[k];
+		for (i = 0; i < conf->naccounts && keep[i] != a; i++)
+			;
+		if (i < conf->naccounts)
+			continue;
+		if (used[k])
+			changed++;
+		else
+			removed++;
+		account_retire(a);
+	}
+	for (i = 0; i < conf->naccounts; i++) {
+		if (keep[i] != NULL) {
+			/* the same account: new settings from the next poll */
+			keep[i]->conf = &conf->accounts[i];
+			fresh[i] = keep[i];
+			kept++;
+			continue;
+		}
+		account_start(fresh[i], 1000);
+		added++;
+	}
+	added -= changed;
+	free(p->accounts);
+	p->accounts = fresh;
+	p->naccounts = conf->naccounts;
+	p->conf = conf;
+	log_notice("reload: %zu accounts kept, %zu added, %zu changed, %zu "
+	    "removed", kept, added, changed, removed);
+	free(keep);
+	free(used);
+	return 0;
+}
+
 /* Stopped: every timer closed and every cancelled poll ended (a
  * connector may need loop turns to end one, e.g. to reap a process). */
 static void
 maybe_stopped(struct poller *p)
 {
-	if (p->stopped_told || p->open_timers > 0 || poller_nrunning(p) > 0)
+	size_t i;
+
+	if (p->stopped_told || !p->stopping || p->retiring != NULL)
 		return;
+	for (i = 0; i < p->naccounts; i++) {
+		if (p->accounts[i]->open_timers > 0 ||
+		    account_running(p->accounts[i]) > 0)
+			return;
+	}
 	p->stopped_told = 1;
 	if (p->stopped != NULL)
 		p->stopped(p->stopped_arg);
 }
 
-static void
-on_timer_closed(uv_handle_t *h)
-{
-	struct stream_rt *s = h->data;
-	struct poller *p = s->acc->p;
-
-	p->open_timers--;
-	maybe_stopped(p);
-}
-
 void
 poller_stop(struct poller *p, void (*done)(void *), void *arg)
 {
-	size_t i, k;
+	size_t i;
 
 	p->stopping = 1;
 	p->stopped = done;
 	p->stopped_arg = arg;
-	for (i = 0; i < p->naccounts; i++) {
-		struct account_rt *a = &p->accounts[i];
-
-		for (k = 0; k < a->nstreams; k++) {
-			struct stream_rt *s = &a->streams[k];
-
-			uv_timer_stop(&s->timer);
-			if (s->job != NULL)
-				a->def->cancel(a->conn, s->job);
-		}
-	}
-	for (i = 0; i < p->naccounts; i++) {
-		struct account_rt *a = &p->accounts[i];
-
-		for (k = 0; k < a->nstreams; k++)
-			uv_close((uv_handle_t *)&a->streams[k].timer,
-			    on_timer_closed);
-	}
+	for (i = 0; i < p->naccounts; i++)
+		account_close(p->accounts[i]);
 	maybe_stopped(p);
 }
 
 void
 poller_free(struct poller *p)
 {
-	size_t i, k;
+	size_t i;
 
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->naccounts; i++) {
-		struct account_rt *a = &p->accounts[i];
-
-		if (a->conn != NULL)
-			a->def->free(a->conn);
-		for (k = 0; k < a->nstreams; k++) {
-			free(a->streams[k].cursor);
-			free(a->streams[k].last_error);
-		}
-		free(a->streams);
-		secret_free(a->secret);
-	}
+	for (i = 0; i < p->naccounts; i++)
+		account_free(p->accounts[i]);
 	free(p->accounts);
 	free(p);
 }
@@ -799,8 +1041,8 @@ poller_nfailing(const struct poller *p)
 	size_t i, k, n = 0;
 
 	for (i = 0; i < p->naccounts; i++) {
-		for (k = 0; k < p->accounts[i].nstreams; k++)
-			n += p->accounts[i].streams[k].failures > 0;
+		for (k = 0; k < p->accounts[i]->nstreams; k++)
+			n += p->accounts[i]->streams[k].failures > 0;
 	}
 	return n;
 }
@@ -808,11 +1050,9 @@ poller_nfailing(const struct poller *p)
 size_t
 poller_nrunning(const struct poller *p)
 {
-	size_t i, k, n = 0;
+	size_t i, n = 0;
 
-	for (i = 0; i < p->naccounts; i++) {
-		for (k = 0; k < p->accounts[i].nstreams; k++)
-			n += p->accounts[i].streams[k].job != NULL;
-	}
+	for (i = 0; i < p->naccounts; i++)
+		n += account_running(p->accounts[i]);
 	return n;
 }

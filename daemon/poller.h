@@ -50,6 +50,15 @@ struct poller *poller_new(uv_loop_t *, const struct conf *, struct store *,
 /* Schedule the first poll of every stream, each after a random delay of
  * at most first_delay_ms. */
 void	 poller_start(struct poller *, int64_t first_delay_ms);
+/* Take a new configuration (already checked): accounts that are new are
+ * set up and polled, those gone are stopped, those whose connector
+ * settings or secret changed are set up again; the others go on, with the
+ * new poll_interval from their next poll. Their state (cursors, failures)
+ * is kept in the store either way. All or nothing: -1 with *errstr (one
+ * "file:line: why" per line) leaves the old accounts in force. conf must
+ * outlive the poller, and so must the old one (kept accounts' connectors
+ * still point into it). */
+int	 poller_reload(struct poller *, const struct conf *, char **errstr);
 /* Stop scheduling and cancel the polls in flight (their messages since
  * the last commit are dropped; the cursor covers only what was stored).
  * done is called once every timer is closed and no poll runs; then

@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "poller.h"
 #include "store.h"
 #include "watch.h"
@@ -35,7 +36,13 @@
 /* The daemon's top-level context: its only mutable state. */
 struct daemon {
 	uv_loop_t	 loop;
+	const char	*conf_path;
 	struct conf	*conf;
+	struct conf	**old_confs;	/* replaced by reloads; connectors of
+					   kept accounts still point into them */
+	size_t		 nold_confs;
+	uv_timer_t	 watchdog;
+	char		 status[256];	/* last STATUS= sent */
 	struct store	*store;
 	struct http	*http;
 	struct poller	*poller;
@@ -64,7 +71,8 @@ usage(FILE *fp)
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
 	    "\n"
-	    "Signals: SIGTERM or SIGINT stop it cleanly.\n"
+	    "Signals: SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the\n"
+	    "configuration (an invalid one is refused, the old one stays).\n"
 	    "Exit status: 0 stopped on request (or configuration fine), 1 failure.\n",
 	    CONF_DEFAULT_PATH);
 }
@@ -72,25 +80,30 @@ usage(FILE *fp)
 /* ---- configuration ------------------------------------------------------ */
 
 static void
-print_errors(struct conf_errors *errs)
+print_errors(struct conf_errors *errs, int logged)
 {
 	size_t i;
 
-	for (i = 0; i < errs->n; i++)
-		fprintf(stderr, "%s\n", errs->msgs[i]);
+	for (i = 0; i < errs->n; i++) {
+		if (logged)
+			log_err("%s", errs->msgs[i]);
+		else
+			fprintf(stderr, "%s\n", errs->msgs[i]);
+	}
 	conf_errors_clear(errs);
 }
 
-/* The file and everything it names; every problem printed. */
+/* The file and everything it names; every problem printed (logged when
+ * the daemon runs). */
 static struct conf *
-load_conf(const char *path)
+load_conf(const char *path, int logged)
 {
 	struct conf_errors errs = { 0 };
 	struct conf *conf;
 	size_t i;
 
 	if ((conf = conf_load(path, &errs)) == NULL) {
-		print_errors(&errs);
+		print_errors(&errs, logged);
 		return NULL;
 	}
 	memset(&errs, 0, sizeof errs);
@@ -100,11 +113,66 @@ load_conf(const char *path)
 		conf_errors_add(&errs, conf->path, 0, "no [account \"NAME\"] "
 		    "section: there is nothing to poll");
 	if (errs.n > 0) {
-		print_errors(&errs);
+		print_errors(&errs, logged);
 		conf_free(conf);
 		return NULL;
 	}
 	return conf;
+}
+
+/* ---- telling systemd ----------------------------------------------------- */
+
+static void
+status_line(struct daemon *d, char *buf, size_t len)
+{
+	size_t n = d->poller != NULL ? poller_naccounts(d->poller) : 0;
+	size_t failing = d->poller != NULL ? poller_nfailing(d->poller) : 0;
+	size_t overdue = d->watch != NULL ? watch_noverdue(d->watch) : 0;
+	size_t open = d->watch != NULL ? watch_nopen(d->watch) : 0;
+
+	snprintf(buf, len, "%zu account%s, %zu wait%s open, %zu overdue, "
+	    "%zu stream%s failing", n, n == 1 ? "" : "s", open,
+	    open == 1 ? "" : "s", overdue, failing, failing == 1 ? "" : "s");
+}
+
+/* STATUS= when it says something new. */
+static void
+status_update(struct daemon *d)
+{
+	char buf[sizeof d->status];
+
+	if (d->stopping)
+		return;
+	status_line(d, buf, sizeof buf);
+	if (strcmp(buf, d->status) == 0)
+		return;
+	memcpy(d->status, buf, sizeof buf);
+	notify_status(buf);
+}
+
+static void
+on_watchdog(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	notify_watchdog();
+	status_update(d);
+}
+
+/* Half the interval systemd asked for, so that a late loop turn is no
+ * reason to be killed but a stuck loop is. */
+static void
+watchdog_start(struct daemon *d)
+{
+	int64_t ms = notify_watchdog_ms();
+
+	uv_timer_init(&d->loop, &d->watchdog);
+	d->watchdog.data = d;
+	if (ms <= 0)
+		return;
+	uv_timer_start(&d->watchdog, on_watchdog, (uint64_t)ms / 2,
+	    (uint64_t)ms / 2);
+	log_info("watchdog: every %lld ms", (long long)ms / 2);
 }
 
 /* ---- shutdown ------------------------------------------------------------- */
@@ -144,10 +212,59 @@ daemon_stop(struct daemon *d, int code)
 		return;
 	d->stopping = 1;
 	d->exit_code = code;
+	notify_stopping();
 	if (d->poller != NULL)
 		poller_stop(d->poller, on_poller_stopped, d);
 	else
 		on_poller_stopped(d);
+}
+
+/* Database and HTTP settings are the daemon's own: they take effect on
+ * restart; say so rather than pretend. */
+static void
+reload_warn_fixed(const struct conf *old, const struct conf *new)
+{
+	if (strcmp(old->database, new->database) != 0)
+		log_warn("reload: database changes on restart only");
+	if (old->http_timeout_ms != new->http_timeout_ms ||
+	    old->connect_timeout_ms != new->connect_timeout_ms ||
+	    old->max_host_connections != new->max_host_connections ||
+	    old->max_response_size != new->max_response_size)
+		log_warn("reload: http_timeout, connect_timeout, "
+		    "max_host_connections and max_response_size change on "
+		    "restart only");
+}
+
+static void
+daemon_reload(struct daemon *d)
+{
+	struct conf *conf;
+	char *err = NULL;
+
+	notify_reloading();
+	log_notice("SIGHUP: reloading %s", d->conf_path);
+	if ((conf = load_conf(d->conf_path, 1)) == NULL ||
+	    poller_reload(d->poller, conf, &err) == -1) {
+		if (err != NULL)
+			log_err("%s", err);
+		free(err);
+		conf_free(conf);
+		log_err("reload: the new configuration is refused; the old "
+		    "one stays in force");
+		d->status[0] = '\0';
+		status_line(d, d->status, sizeof d->status);
+		notify_ready(d->status);
+		return;
+	}
+	reload_warn_fixed(d->conf, conf);
+	log_set_level(conf->log_level);
+	watch_reconfigure(d->watch, conf);
+	d->old_confs = xreallocarray(d->old_confs, d->nold_confs + 1,
+	    sizeof *d->old_confs);
+	d->old_confs[d->nold_confs++] = d->conf;
+	d->conf = conf;
+	status_line(d, d->status, sizeof d->status);
+	notify_ready(d->status);
 }
 
 static void
@@ -156,8 +273,8 @@ on_signal(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (signum == SIGHUP) {
-		log_notice("SIGHUP: reloading is not supported yet; restart "
-		    "replywatchd to apply a new configuration");
+		if (!d->stopping && d->poller != NULL)
+			daemon_reload(d);
 		return;
 	}
 	log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -172,6 +289,15 @@ on_message(const struct msg *m, void *arg)
 	struct daemon *d = arg;
 
 	watch_message(d->watch, m);
+}
+
+static void
+on_polled(const char *account, const char *stream, int ok, void *arg)
+{
+	(void)account;
+	(void)stream;
+	(void)ok;
+	status_update(arg);
 }
 
 static void
@@ -209,6 +335,7 @@ daemon_start(struct daemon *d)
 		goto fail;
 	memset(&hooks, 0, sizeof hooks);
 	hooks.message = on_message;
+	hooks.polled = on_polled;
 	hooks.arg = d;
 	d->poller = poller_new(&d->loop, d->conf, d->store, d->http, &hooks,
 	    &err);
@@ -218,6 +345,8 @@ daemon_start(struct daemon *d)
 	log_notice("started: %zu account%s, database %s",
 	    poller_naccounts(d->poller),
 	    poller_naccounts(d->poller) == 1 ? "" : "s", d->conf->database);
+	status_line(d, d->status, sizeof d->status);
+	notify_ready(d->status);
 	return 0;
 fail:
 	log_err("%s", err);
@@ -230,10 +359,12 @@ static int
 run(const char *cpath, int verbose)
 {
 	struct daemon d;
+	size_t i;
 	int rc;
 
 	memset(&d, 0, sizeof d);
-	if ((d.conf = load_conf(cpath)) == NULL)
+	d.conf_path = cpath;
+	if ((d.conf = load_conf(cpath, 0)) == NULL)
 		return 1;
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : d.conf->log_level);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -243,6 +374,7 @@ run(const char *cpath, int verbose)
 	}
 	uv_loop_init(&d.loop);
 	signals_start(&d);
+	watchdog_start(&d);
 	daemon_start(&d);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	if ((rc = uv_loop_close(&d.loop)) != 0)
@@ -253,6 +385,9 @@ run(const char *cpath, int verbose)
 	store_close(d.store);
 	curl_global_cleanup();
 	conf_free(d.conf);
+	for (i = 0; i < d.nold_confs; i++)
+		conf_free(d.old_confs[i]);
+	free(d.old_confs);
 	if (d.exit_code == 0)
 		log_notice("stopped");
 	return d.exit_code;
@@ -303,7 +438,7 @@ check_config(const char *cpath)
 {
 	struct conf *conf;
 
-	if ((conf = load_conf(cpath)) == NULL)
+	if ((conf = load_conf(cpath, 0)) == NULL)
 		return 1;
 	if (check_connectors(conf) == -1) {
 		conf_free(conf);

@@ -478,6 +478,43 @@ watch_load(struct watch *w, struct store *st, char **errstr)
 	return rc;
 }
 
+void
+watch_reconfigure(struct watch *w, const struct conf *conf)
+{
+	struct deadline d;
+	struct conv *c;
+	int64_t now = timefmt_now();
+	size_t i, k;
+
+	w->conf = conf;
+	w->nheap = 0;
+	for (i = 0; i < w->nbuckets; i++) {
+		for (c = w->table[i]; c != NULL; c = c->next) {
+			const struct conf_policy *pol =
+			    conf_policy_for(conf, c->account);
+
+			for (k = 0; k < c->n; k++) {
+				struct open_wait *ow = &c->waits[k];
+
+				stats_sla(pol, c->kind, ow->complaint_ms >= 0,
+				    ow->opened_ms, -1, ow->opened_ms,
+				    &ow->target_ms, &ow->deadline_ms);
+				/* a longer target may make it due again */
+				if (ow->overdue && ow->deadline_ms > now) {
+					ow->overdue = 0;
+					w->noverdue--;
+				}
+				d.at_ms = ow->deadline_ms;
+				d.conv = c;
+				d.gen = c->gen;
+				d.wait = k;
+				heap_push(w, &d);
+			}
+		}
+	}
+	arm(w);
+}
+
 size_t
 watch_nopen(const struct watch *w)
 {

@@ -28,6 +28,9 @@ int	 watch_load(struct watch *, struct store *, char **errstr);
 void	 watch_observe(const struct store_conv_waits *, void *watch);
 /* A new message was stored. */
 void	 watch_message(struct watch *, const struct msg *);
+/* New SLA targets or business hours: every deadline again. conf must
+ * outlive the watch. */
+void	 watch_reconfigure(struct watch *, const struct conf *);
 /* Open waits, and those of them past their deadline. */
 size_t	 watch_nopen(const struct watch *);
 size_t	 watch_noverdue(const struct watch *);
