@@ -25,6 +25,14 @@ mandoc -Tascii "$dpage" | col -b >"$TMP/dpage.txt"
 for o in $("$top_builddir/replywatchd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 	check "replywatchd $o is documented" grep -q -- "$o" "$TMP/dpage.txt"
 done
+# replywatch.conf(5): well-formed, every key of the example documented
+cpage="$top_builddir/man/replywatch.conf.5"
+check "replywatch.conf(5): mandoc -Tlint reports nothing" sh -c \
+	'out=$(mandoc -Tlint -W warning "$0" 2>&1); [ -z "$out" ] || { echo "$out"; false; }' "$cpage"
+mandoc -Tascii "$cpage" | col -b >"$TMP/cpage.txt"
+for k in $(sed -n 's/^#\{0,1\}\([a-z_]*\) = .*/\1/p' "$top_srcdir/etc/replywatch.conf.example" | sort -u); do
+	check "key $k is in replywatch.conf(5)" grep -q "^     $k " "$TMP/cpage.txt"
+done
 for c in mastodon bluesky exec; do
 	check "connector $c is documented" grep -q "^   $c" "$TMP/dpage.txt"
 done
