@@ -346,7 +346,7 @@ cmd_explain(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cmd_usage_error("explain", "give one message id");
-	if ((ex.st = store_open(ctx->dbpath, 0, &err)) == NULL) {
+	if ((ex.st = store_open(ctx->dbpath, STORE_READER, &err)) == NULL) {
 		fprintf(stderr, "replywatch explain: %s\n", err);
 		free(err);
 		return EXIT_FAIL;

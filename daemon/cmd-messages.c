@@ -156,7 +156,7 @@ cmd_messages(struct cmd_ctx *ctx, int argc, char **argv)
 	if (!have_since)
 		f.since_ms = f.until_ms - DEFAULT_WINDOW_MS;
 
-	if ((st = store_open(ctx->dbpath, 0, &err)) == NULL) {
+	if ((st = store_open(ctx->dbpath, STORE_READER, &err)) == NULL) {
 		fprintf(stderr, "replywatch messages: %s\n", err);
 		free(err);
 		return EXIT_FAIL;

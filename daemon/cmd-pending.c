@@ -219,7 +219,7 @@ cmd_pending(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage_error("pending", "unexpected argument \"%s\"",
 		    argv[optind]);
 	f.at_ms = po.at_ms;
-	if ((st = store_open(ctx->dbpath, 0, &err)) == NULL) {
+	if ((st = store_open(ctx->dbpath, STORE_READER, &err)) == NULL) {
 		fprintf(stderr, "replywatch pending: %s\n", err);
 		free(err);
 		return EXIT_FAIL;

@@ -435,7 +435,7 @@ run(struct cmd_ctx *ctx, const struct stats_opts *o, struct tz *zone)
 	char *err = NULL;
 	int rc = EXIT_FAIL;
 
-	if ((st = store_open(ctx->dbpath, 0, &err)) == NULL)
+	if ((st = store_open(ctx->dbpath, STORE_READER, &err)) == NULL)
 		goto fail;
 	feed.grouped = stats_new(o->dims, o->at_ms, zone, ctx->conf);
 	if (o->format == OUTPUT_TABLE && o->dims != 0)

@@ -297,7 +297,7 @@ cmd_status(struct cmd_ctx *ctx, int argc, char **argv)
 	if (optind < argc)
 		return cmd_usage_error("status", "unexpected argument \"%s\"",
 		    argv[optind]);
-	if ((st = store_open(ctx->dbpath, 0, &err)) == NULL) {
+	if ((st = store_open(ctx->dbpath, STORE_READER, &err)) == NULL) {
 		fprintf(stderr, "replywatch status: %s\n", err);
 		free(err);
 		return EXIT_FAIL;

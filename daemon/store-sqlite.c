@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store-sqlite.h"
 #include "xmalloc.h"
@@ -336,6 +337,25 @@ store_schema_version(struct store *st)
 }
 
 static int
+check_readonly_schema(struct store *st, char **errstr)
+{
+	int version = store_schema_version(st);
+
+	if (version == NMIGRATIONS)
+		return 0;
+	if (version > NMIGRATIONS)
+		xasprintf(errstr, "%s: database schema version %d is newer than "
+		    "this replywatch supports (%d): use a newer replywatch",
+		    st->path, version, NMIGRATIONS);
+	else
+		xasprintf(errstr, "%s: database schema version %d is older than "
+		    "this replywatch's (%d), and it may not write to the "
+		    "database to upgrade it: run replywatchd once", st->path,
+		    version, NMIGRATIONS);
+	return -1;
+}
+
+static int
 migrate(struct store *st, char **errstr)
 {
 	char *sqlerr = NULL, pragma[64];
@@ -376,6 +396,23 @@ migrate(struct store *st, char **errstr)
 	return 0;
 }
 
+/* A reader that may not write (an operator in the daemon's group) sets
+ * nothing that writes: WAL mode is already in the file. */
+static int
+configure_reader(struct store *st, char **errstr)
+{
+	char *sqlerr = NULL;
+
+	sqlite3_busy_timeout(st->db, 10000);
+	if (sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA cache_size = -16384;", NULL, NULL, &sqlerr) != SQLITE_OK) {
+		xasprintf(errstr, "%s: %s", st->path, sqlerr ? sqlerr : "?");
+		sqlite3_free(sqlerr);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 configure_connection(struct store *st, int flags, char **errstr)
 {
@@ -401,6 +438,11 @@ configure_connection(struct store *st, int flags, char **errstr)
 		sqlite3_free(sqlerr);
 		return -1;
 	}
+	/* Keep the -wal and -shm files when the last writer closes, so that
+	 * readers without write access to the directory can still open the
+	 * database (they cannot create them). */
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &(int){ 1 });
 	return 0;
 }
 
@@ -444,8 +486,14 @@ struct store *
 store_open(const char *path, int flags, char **errstr)
 {
 	struct store *st = xcalloc(1, sizeof *st);
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, readonly;
 
+	/* a reader that may not write opens read-only, if the database is
+	 * there and up to date */
+	readonly = (flags & STORE_READER) && access(path, F_OK) == 0 &&
+	    access(path, W_OK) == -1;
+	if (readonly)
+		oflags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 	if (flags & STORE_CREATE)
 		oflags |= SQLITE_OPEN_CREATE;
 	st->path = xstrdup(path);
@@ -459,6 +507,15 @@ store_open(const char *path, int flags, char **errstr)
 		return NULL;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	if (readonly) {
+		if (configure_reader(st, errstr) == -1 ||
+		    check_readonly_schema(st, errstr) == -1 ||
+		    sq_load_accounts(st, errstr) == -1) {
+			store_close(st);
+			return NULL;
+		}
+		return st;
+	}
 	if (configure_connection(st, flags, errstr) == -1 || migrate(st, errstr) == -1 ||
 	    sq_load_accounts(st, errstr) == -1) {
 		store_close(st);

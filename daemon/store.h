@@ -20,6 +20,9 @@
 struct store;
 
 #define STORE_CREATE	0x1	/* create the database if it does not exist */
+#define STORE_READER	0x4	/* only reads: open read-only when the file
+				   may not be written (an operator in the
+				   daemon's group) */
 #define STORE_BULK	0x2	/* large batches: checkpoint the WAL less often
 				   (it may grow to 200 MiB meanwhile) */
 
