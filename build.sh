@@ -13,7 +13,7 @@ top=$PWD
 PACKAGES="gcc make autoconf automake pkg-config tzdata python3 time
  libuv1-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libinih-dev
  libunistring-dev check libsubunit-dev mandoc
- postgresql redis-server openssl libsystemd-dev"
+ postgresql redis-server openssl libsystemd-dev prometheus curl"
 
 SAN_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 

@@ -34,6 +34,8 @@ int	cmd_pending(struct cmd_ctx *, int, char **);
 int	cmd_messages(struct cmd_ctx *, int, char **);
 int	cmd_explain(struct cmd_ctx *, int, char **);
 int	cmd_status(struct cmd_ctx *, int, char **);
+int	cmd_classify(struct cmd_ctx *, int, char **);
+int	cmd_train(struct cmd_ctx *, int, char **);
 
 /* Helpers shared by the commands (replywatch.c). */
 const struct cmd_entry *cmd_find(const char *name);

@@ -16,6 +16,7 @@
 #include <ini.h>
 
 #include "bizhours.h"
+#include "classify.h"
 #include "conf.h"
 #include "log.h"
 #include "timefmt.h"
@@ -63,6 +64,9 @@ enum conf_type {
 	TYPE_DATES,		/* char *: bizhours.h closed dates; empty: none */
 	TYPE_COUNT,		/* int64_t: a whole number */
 	TYPE_SIZE,		/* int64_t bytes: a number, optional K, M or G */
+	TYPE_FRACTION,		/* double: a number from 0 to 1 */
+	TYPE_LANG,		/* int: enum classify_lang */
+	TYPE_CUES,		/* char *: classify.h extra cues; empty: none */
 };
 
 #define KEY_NONZERO	0x01	/* duration: 0 is refused */
@@ -94,6 +98,11 @@ enum conf_key_id {
 	K_CONNECT_TIMEOUT,
 	K_MAX_HOST_CONNECTIONS,
 	K_MAX_RESPONSE_SIZE,
+	K_METRICS_LISTEN,
+	K_COMPLAINT_MODEL,
+	K_COMPLAINT_THRESHOLD,
+	K_COMPLAINT_CUES,
+	K_LANGUAGE,
 	NKEYS
 };
 
@@ -200,6 +209,26 @@ static const struct conf_key conf_keys[NKEYS] = {
 	    DAEMON(max_response_size), .type = TYPE_SIZE, .def = "8M",
 	    .min = "64K", .max = "1G",
 	    .help = "largest response body accepted from a platform" },
+	[K_METRICS_LISTEN] = { "metrics_listen", DAEMON(metrics_listen),
+	    .type = TYPE_URL,
+	    .help = "address and port of the Prometheus /metrics endpoint, "
+	    "e.g. 127.0.0.1:9464 (default: none)" },
+	[K_COMPLAINT_MODEL] = { "complaint_model", POLICY(complaint_model),
+	    .type = TYPE_PATH,
+	    .help = "model trained by 'replywatch train' for the complaint "
+	    "classifier (default: the built-in rules only)" },
+	[K_COMPLAINT_THRESHOLD] = { "complaint_threshold",
+	    POLICY(complaint_threshold), .type = TYPE_FRACTION, .def = "0.5",
+	    .min = "0", .max = "1",
+	    .help = "a message is a complaint when its score reaches this" },
+	[K_COMPLAINT_CUES] = { "complaint_cues", POLICY(complaint_cues),
+	    .type = TYPE_CUES,
+	    .help = "extra complaint cues with weights, e.g. "
+	    "\"late delivery=2.0, refund*=1.5\"" },
+	[K_LANGUAGE] = { "language", POLICY(language), .type = TYPE_LANG,
+	    .def = "auto",
+	    .help = "language of the messages: auto (detected per message), "
+	    "en or de" },
 };
 
 #undef DAEMON
@@ -229,6 +258,8 @@ static const char *const conf_type_names[] = {
 	[TYPE_LEVEL] = "log level", [TYPE_ZONE] = "time zone",
 	[TYPE_HOURS] = "business hours", [TYPE_DATES] = "dates",
 	[TYPE_COUNT] = "number", [TYPE_SIZE] = "size",
+	[TYPE_FRACTION] = "number 0..1", [TYPE_LANG] = "language",
+	[TYPE_CUES] = "cues",
 };
 
 /* What one section of the file set. */
@@ -564,6 +595,41 @@ parse_count(const struct conf_key *k, const char *v, const char *q,
 	return 0;
 }
 
+/* A number from 0 to 1, written with digits and at most one '.'. */
+static int
+parse_fraction(const struct conf_key *k, const char *v, const char *q,
+    double *out, char **why)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	if (strspn(v, "0123456789.") != strlen(v) ||
+	    (d = strtod(v, &end)) < 0 || *end != '\0' || errno != 0 ||
+	    d > 1) {
+		xasprintf(why, "%s: invalid value \"%s\": use a number from "
+		    "0 to 1, such as 0.5", k->name, q);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static int
+parse_lang(const struct conf_key *k, const char *v, const char *q, int *out,
+    char **why)
+{
+	enum classify_lang l;
+
+	if (classify_lang_parse(v, &l) == -1) {
+		xasprintf(why, "%s: unknown language \"%s\": use auto, en or "
+		    "de", k->name, q);
+		return -1;
+	}
+	*out = (int)l;
+	return 0;
+}
+
 /*
  * Convert v and store it at dst. -1 with *why (caller frees) if refused.
  * Paths and URLs are never quoted back: a URL may carry credentials.
@@ -577,7 +643,7 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 
 	shown(v, q, sizeof q);
 	if (*v == '\0' && k->type != TYPE_ZONE && k->type != TYPE_HOURS &&
-	    k->type != TYPE_DATES) {
+	    k->type != TYPE_DATES && k->type != TYPE_CUES) {
 		xasprintf(why, "%s: empty value", k->name);
 		return -1;
 	}
@@ -625,6 +691,15 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 		}
 		*(enum log_level *)dst = level;
 		return 0;
+	case TYPE_FRACTION:
+		return parse_fraction(k, v, q, dst, why);
+	case TYPE_LANG:
+		return parse_lang(k, v, q, dst, why);
+	case TYPE_CUES:
+		if (*v != '\0' && classify_cues_check(v, why) == -1)
+			return -1;
+		set_string(dst, *v == '\0' ? NULL : v);
+		return 0;
 	case TYPE_ZONE:
 	case TYPE_HOURS:
 	case TYPE_DATES:
@@ -658,7 +733,11 @@ key_copy(const struct conf_key *k, void *dst, const void *src)
 		*(int64_t *)dst = *(const int64_t *)src;
 		break;
 	case TYPE_BOOL:
+	case TYPE_LANG:
 		*(int *)dst = *(const int *)src;
+		break;
+	case TYPE_FRACTION:
+		*(double *)dst = *(const double *)src;
 		break;
 	case TYPE_LEVEL:
 		*(enum log_level *)dst = *(const enum log_level *)src;
@@ -711,6 +790,8 @@ policy_clear(struct conf_policy *p)
 	free(p->timezone);
 	free(p->business_hours);
 	free(p->closed);
+	free(p->complaint_model);
+	free(p->complaint_cues);
 	bizhours_free(p->biz);
 	memset(p, 0, sizeof *p);
 }
@@ -742,6 +823,7 @@ conf_free(struct conf *conf)
 	free(conf->accounts);
 	policy_clear(&conf->defaults);
 	free(conf->database);
+	free(conf->metrics_listen);
 	free(conf->path);
 	free(conf);
 }

@@ -38,6 +38,10 @@ struct conf_policy {
 	char	*business_hours;	/* bizhours.h syntax, NULL = none */
 	char	*closed;		/* closed dates, NULL = none */
 	struct bizhours *biz;		/* built from the three above; NULL if no hours */
+	char	*complaint_model;	/* trained model file, NULL = none */
+	double	 complaint_threshold;	/* 0..1, default 0.5 */
+	char	*complaint_cues;	/* extra cues (classify.h), NULL = none */
+	int	 language;		/* enum classify_lang, default auto */
 };
 
 struct conf_account {
@@ -67,6 +71,7 @@ struct conf {
 	int64_t	 connect_timeout_ms;	/* default 10s */
 	int64_t	 max_host_connections;	/* default 8 */
 	int64_t	 max_response_size;	/* bytes, default 8 MiB */
+	char	*metrics_listen;	/* "ADDR:PORT", NULL: no metrics */
 	struct conf_account *accounts;	/* array */
 	size_t	 naccounts;
 };

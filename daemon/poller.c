@@ -45,6 +45,8 @@ struct stream_rt {
 	int64_t		 failures, fetched;
 	struct poll_ratelimit rl;
 	int64_t		 next_poll_ms, backoff_until_ms;
+	/* since the daemon started, for metrics */
+	uint64_t	 polls_ok, polls_failed, rate_limited;
 };
 
 struct account_rt {
@@ -521,6 +523,12 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 	}
 	s->last_poll_ms = now;
 	ok = r.status == POLL_OK;
+	if (ok)
+		s->polls_ok++;
+	else
+		s->polls_failed++;
+	if (r.status == POLL_RATE_LIMITED || (r.retry_at_ms > now && ok))
+		s->rate_limited++;
 	if (ok) {
 		if (s->failures > 0)
 			log_notice("account %s: %s: polling works again after "
@@ -1027,6 +1035,36 @@ poller_free(struct poller *p)
 		account_free(p->accounts[i]);
 	free(p->accounts);
 	free(p);
+}
+
+void
+poller_each_stream(const struct poller *p, poller_stream_fn *fn, void *arg)
+{
+	struct poller_stream_info si;
+	size_t i, k;
+
+	for (i = 0; i < p->naccounts; i++) {
+		const struct account_rt *a = p->accounts[i];
+
+		for (k = 0; k < a->nstreams; k++) {
+			const struct stream_rt *s = &a->streams[k];
+
+			memset(&si, 0, sizeof si);
+			si.account = a->conf->name;
+			si.connector = a->def->name;
+			si.stream = s->name;
+			si.polls_ok = s->polls_ok;
+			si.polls_failed = s->polls_failed;
+			si.rate_limited = s->rate_limited;
+			si.fetched = s->fetched;
+			si.last_ok_ms = s->last_ok_ms;
+			si.failing = s->failures > 0;
+			si.rl.limit = s->rl.limit;
+			si.rl.remaining = s->rl.remaining;
+			si.rl.reset_ms = s->rl.reset_ms;
+			fn(&si, arg);
+		}
+	}
 }
 
 size_t

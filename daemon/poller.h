@@ -66,6 +66,23 @@ int	 poller_reload(struct poller *, const struct conf *, char **errstr);
 void	 poller_stop(struct poller *, void (*done)(void *), void *arg);
 void	 poller_free(struct poller *);
 
+/* Per stream, for metrics. Counters run since the daemon started, except
+ * fetched (the stream's whole life). */
+struct poller_stream_info {
+	const char	*account;
+	const char	*connector;
+	const char	*stream;
+	uint64_t	 polls_ok, polls_failed, rate_limited;
+	int64_t		 fetched;
+	int64_t		 last_ok_ms;	/* -1: never */
+	int		 failing;
+	struct {
+		int64_t	 limit, remaining, reset_ms;	/* -1: unknown */
+	} rl;
+};
+typedef void poller_stream_fn(const struct poller_stream_info *, void *arg);
+void	 poller_each_stream(const struct poller *, poller_stream_fn *, void *);
+
 size_t	 poller_naccounts(const struct poller *);
 /* Streams whose last poll failed. */
 size_t	 poller_nfailing(const struct poller *);

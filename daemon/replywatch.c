@@ -34,6 +34,11 @@ static const struct cmd_entry commands[] = {
 	  "How the engine treated one message", cmd_explain },
 	{ "status", "[--account A] [--format F]",
 	  "What the daemon last saw of each account's polls", cmd_status },
+	{ "classify", "[--account A] [--model FILE] [--lang auto|en|de] "
+	  "[--threshold X] [--cues SPEC]",
+	  "Tell complaints from other messages, one per line", cmd_classify },
+	{ "train", "--lang en|de -o MODEL FILE.csv",
+	  "Train a complaint model from labeled messages", cmd_train },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

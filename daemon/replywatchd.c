@@ -12,7 +12,9 @@
 
 #include "conf.h"
 #include "http.h"
+#include "exporter.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "notify.h"
 #include "poller.h"
@@ -47,6 +49,8 @@ struct daemon {
 	struct http	*http;
 	struct poller	*poller;
 	struct watch	*watch;
+	struct metrics_server *metrics;
+	struct exporter	 exporter;
 	uv_signal_t	 sigterm, sigint, sighup;
 	int		 stopping;
 	int		 exit_code;
@@ -100,6 +104,7 @@ load_conf(const char *path, int logged)
 {
 	struct conf_errors errs = { 0 };
 	struct conf *conf;
+	char *why = NULL;
 	size_t i;
 
 	if ((conf = conf_load(path, &errs)) == NULL) {
@@ -112,6 +117,11 @@ load_conf(const char *path, int logged)
 	if (conf->naccounts == 0)
 		conf_errors_add(&errs, conf->path, 0, "no [account \"NAME\"] "
 		    "section: there is nothing to poll");
+	if (conf->metrics_listen != NULL &&
+	    metrics_parse_listen(conf->metrics_listen, &why) == -1) {
+		conf_errors_add(&errs, conf->path, 0, "%s", why);
+		free(why);
+	}
 	if (errs.n > 0) {
 		print_errors(&errs, logged);
 		conf_free(conf);
@@ -199,6 +209,9 @@ on_poller_stopped(void *arg)
 
 	if (d->watch != NULL)
 		watch_stop(d->watch);
+	if (d->metrics != NULL)
+		metrics_server_close(d->metrics, NULL, NULL);
+	d->metrics = NULL;
 	if (d->http != NULL)
 		http_free(d->http);
 	d->http = NULL;
@@ -235,6 +248,14 @@ reload_warn_fixed(const struct conf *old, const struct conf *new)
 		    "restart only");
 }
 
+static int
+same_listen(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -257,6 +278,8 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	reload_warn_fixed(d->conf, conf);
+	if (!same_listen(d->conf->metrics_listen, conf->metrics_listen))
+		log_warn("reload: metrics_listen changes on restart only");
 	log_set_level(conf->log_level);
 	watch_reconfigure(d->watch, conf);
 	d->old_confs = xreallocarray(d->old_confs, d->nold_confs + 1,
@@ -341,6 +364,16 @@ daemon_start(struct daemon *d)
 	    &err);
 	if (err != NULL)
 		goto fail;
+	if (d->conf->metrics_listen != NULL) {
+		d->exporter.poller = d->poller;
+		d->exporter.watch = d->watch;
+		if ((d->metrics = metrics_server_new(&d->loop,
+		    d->conf->metrics_listen, exporter_collect, &d->exporter,
+		    &err)) == NULL)
+			goto fail;
+		log_info("metrics on http://%s/metrics",
+		    d->conf->metrics_listen);
+	}
 	poller_start(d->poller, FIRST_POLL_SPREAD_MS);
 	log_notice("started: %zu account%s, database %s",
 	    poller_naccounts(d->poller),

@@ -35,6 +35,7 @@ struct open_wait {
 
 struct conv {
 	char		*key;		/* account \x1f kind \x1f conversation */
+	size_t		 group;		/* index in watch.groups */
 	char		*account;
 	enum msg_kind	 kind;
 	char		*conversation;
@@ -61,9 +62,16 @@ struct watch {
 	size_t		 nheap, heapcap;
 	size_t		 nopen, noverdue;
 	int		 loading;	/* watch_load: summarise, do not tell */
+	struct watch_group *groups;	/* per account and kind */
+	size_t		 ngroups;
+};
+
+const double watch_reply_bounds[WATCH_NBUCKETS] = {
+	60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400,
 };
 
 static void arm(struct watch *);
+static void observe(struct watch_group *, double seconds);
 
 /* ---- the hash table -------------------------------------------------------- */
 
@@ -97,6 +105,25 @@ grow(struct watch *w)
 	w->nbuckets = n;
 }
 
+static size_t
+group_of(struct watch *w, const char *account, enum msg_kind kind)
+{
+	struct watch_group *g;
+	size_t i;
+
+	for (i = 0; i < w->ngroups; i++) {
+		if (w->groups[i].kind == (int)kind &&
+		    strcmp(w->groups[i].account, account) == 0)
+			return i;
+	}
+	w->groups = xreallocarray(w->groups, w->ngroups + 1, sizeof *w->groups);
+	g = &w->groups[w->ngroups];
+	memset(g, 0, sizeof *g);
+	g->account = xstrdup(account);
+	g->kind = kind;
+	return w->ngroups++;
+}
+
 static struct conv *
 conv_get(struct watch *w, const char *account, enum msg_kind kind,
     const char *conversation)
@@ -117,6 +144,7 @@ conv_get(struct watch *w, const char *account, enum msg_kind kind,
 	}
 	c = xcalloc(1, sizeof *c);
 	c->key = key;
+	c->group = group_of(w, account, kind);
 	c->account = xstrdup(account);
 	c->kind = kind;
 	c->conversation = xstrdup(conversation);
@@ -275,9 +303,10 @@ watch_message(struct watch *w, const struct msg *m)
 }
 
 static void
-tell_reply(const struct watch *w, const struct conv *c,
+tell_reply(struct watch *w, const struct conv *c,
     const struct store_wait_info *wi)
 {
+	struct watch_group *g = &w->groups[c->group];
 	const struct conf_policy *pol = conf_policy_for(w->conf, c->account);
 	enum stats_sla_outcome o;
 	char took[TIMEFMT_DURATION_LEN], target[TIMEFMT_DURATION_LEN];
@@ -286,6 +315,13 @@ tell_reply(const struct watch *w, const struct conv *c,
 	o = stats_sla(pol, c->kind, wi->complaint_ms >= 0 &&
 	    wi->complaint_ms <= wi->closed_ms, wi->opened_ms, wi->closed_ms,
 	    wi->closed_ms, &target_ms, &deadline_ms);
+	g->replies++;
+	if (o == STATS_SLA_MET)
+		g->met++;
+	else
+		g->breached++;
+	g->reply_seconds_sum += (double)(wi->closed_ms - wi->opened_ms) / 1000;
+	observe(g, (double)(wi->closed_ms - wi->opened_ms) / 1000);
 	timefmt_format_duration(wi->closed_ms - wi->opened_ms, took,
 	    sizeof took);
 	timefmt_format_duration(target_ms, target, sizeof target);
@@ -306,6 +342,19 @@ tell_overdue(const struct conv *c, const struct open_wait *ow, int64_t now)
 	    c->account, ow->complaint_ms >= 0 ? "complaint in a " : "",
 	    kind_words(c->kind), ow->author != NULL ? ow->author : "someone",
 	    age, target);
+}
+
+static void
+observe(struct watch_group *g, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < WATCH_NBUCKETS; i++) {
+		if (seconds <= watch_reply_bounds[i]) {
+			g->hist[i]++;
+			return;
+		}
+	}
 }
 
 /* ---- tracking waits ------------------------------------------------------- */
@@ -479,6 +528,34 @@ watch_load(struct watch *w, struct store *st, char **errstr)
 }
 
 void
+watch_each_group(struct watch *w, watch_group_fn *fn, void *arg)
+{
+	struct conv *c;
+	size_t i, k;
+
+	for (i = 0; i < w->ngroups; i++) {
+		w->groups[i].open = w->groups[i].overdue = 0;
+		w->groups[i].oldest_opened_ms = -1;
+	}
+	for (i = 0; i < w->nbuckets; i++) {
+		for (c = w->table[i]; c != NULL; c = c->next) {
+			struct watch_group *g = &w->groups[c->group];
+
+			for (k = 0; k < c->n; k++) {
+				g->open++;
+				g->overdue += c->waits[k].overdue;
+				if (g->oldest_opened_ms < 0 ||
+				    c->waits[k].opened_ms < g->oldest_opened_ms)
+					g->oldest_opened_ms =
+					    c->waits[k].opened_ms;
+			}
+		}
+	}
+	for (i = 0; i < w->ngroups; i++)
+		fn(&w->groups[i], arg);
+}
+
+void
 watch_reconfigure(struct watch *w, const struct conf *conf)
 {
 	struct deadline d;
@@ -555,6 +632,9 @@ watch_free(struct watch *w)
 			conv_free(c);
 		}
 	}
+	for (i = 0; i < w->ngroups; i++)
+		free((char *)w->groups[i].account);
+	free(w->groups);
 	free(w->table);
 	free(w->heap);
 	free(w);

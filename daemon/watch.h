@@ -34,6 +34,23 @@ void	 watch_reconfigure(struct watch *, const struct conf *);
 /* Open waits, and those of them past their deadline. */
 size_t	 watch_nopen(const struct watch *);
 size_t	 watch_noverdue(const struct watch *);
+/* Figures per account and kind, for metrics: the waits open now, and the
+ * replies told since the daemon started with their reply times. */
+#define WATCH_NBUCKETS	9
+extern const double watch_reply_bounds[WATCH_NBUCKETS];	/* seconds */
+struct watch_group {
+	const char	*account;
+	int		 kind;		/* enum msg_kind */
+	size_t		 open, overdue;
+	int64_t		 oldest_opened_ms;	/* -1: none open */
+	uint64_t	 replies, met, breached;
+	uint64_t	 hist[WATCH_NBUCKETS];	/* not cumulative; above the
+						   last bound only in replies */
+	double		 reply_seconds_sum;
+};
+typedef void watch_group_fn(const struct watch_group *, void *arg);
+void	 watch_each_group(struct watch *, watch_group_fn *, void *arg);
+
 /* Close the timer; the loop must run on; then watch_free. */
 void	 watch_stop(struct watch *);
 void	 watch_free(struct watch *);

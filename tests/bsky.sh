@@ -14,7 +14,7 @@ command -v python3 >/dev/null || skip "python3 is needed"
 
 daemon=""
 stop_all() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
 	bsky_teardown
 	rm -rf "$TMP"
 }

@@ -14,8 +14,8 @@ grep -q 'HAVE_LIBSYSTEMD 1' "$top_builddir/config.h" ||
 
 listener="" daemon=""
 cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	[ -n "$listener" ] && kill "$listener" 2>/dev/null && wait "$listener" 2>/dev/null
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+	[ -n "$listener" ] && kill "$listener" 2>/dev/null && wait "$listener" 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

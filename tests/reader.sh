@@ -13,7 +13,7 @@ group=$(getent group nogroup | cut -d: -f3)
 
 daemon=""
 cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

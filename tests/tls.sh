@@ -10,8 +10,8 @@ command -v openssl >/dev/null || skip "openssl is needed to make a certificate"
 
 fake="" daemon=""
 cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	[ -n "$fake" ] && kill "$fake" 2>/dev/null && wait "$fake" 2>/dev/null
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+	[ -n "$fake" ] && kill "$fake" 2>/dev/null && wait "$fake" 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

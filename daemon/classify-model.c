@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "classify-model.h"
+#include "classify-token.h"
+#include "xmalloc.h"
+
+/*
+ * The trained model of classify-model.h: logistic regression, trained
+ * with AdaGrad, over hashed features:
+ *   - each token (word, punctuation run, emoji),
+ *   - each pair of neighbouring tokens,
+ *   - character n-grams of each word with its boundaries ("<word>"),
+ * the count of features scaled to unit length, and the built-in
+ * classifier's findings (classify_scan) as a few dense inputs.
+ */
+
+#define MODEL_MAGIC	"RWCMODEL"
+#define MODEL_VERSION	1
+#define MODEL_HEADER	36		/* bytes before the dense weights */
+#define MODEL_BITS_MIN	10
+#define MODEL_BITS_MAX	24
+#define MODEL_CHAR_MAX	8
+#define MODEL_WEIGHT_MAX 1e4f
+#define MODEL_FILE_MAX	(((size_t)4 << MODEL_BITS_MAX) + 4096)
+
+#define DEFAULT_BITS	18
+#define DEFAULT_EPOCHS	5
+#define DEFAULT_L2	1e-5
+#define DEFAULT_CHAR_MIN 1
+#define DEFAULT_CHAR_MAX 3
+#define LEARNING_RATE	0.3
+#define TRAIN_SEED	UINT64_C(0x2545f4914f6cdd1d)
+
+#define SEED_TOKEN	UINT64_C(0x100000001b3)
+#define SEED_PAIR	UINT64_C(0x9e3779b97f4a7c15)
+#define SEED_CHAR	UINT64_C(0xc2b2ae3d27d4eb4f)
+#define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
+#define FNV_PRIME	UINT64_C(0x100000001b3)
+
+struct classify_model {
+	enum classify_lang lang;
+	unsigned	 bits, char_min, char_max;
+	float		 bias;
+	float		 dense[CLASSIFY_NDENSE];
+	float		*w;		/* 1 << bits */
+};
+
+/* ---- features ----------------------------------------------------------- */
+
+/* Indices of a sample's features, for training. */
+struct fvec {
+	uint32_t	*idx;
+	size_t		 n, cap;
+};
+
+/* What features() does with each: add its weight, or keep its index. */
+struct sink {
+	const float	*w;
+	double		 dot;
+	struct fvec	*out;
+	size_t		 n;
+	unsigned	 shift;		/* 64 - bits */
+};
+
+static inline void
+emit(struct sink *k, uint64_t h)
+{
+	uint32_t i;
+
+	h ^= h >> 29;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	i = (uint32_t)(h >> k->shift);
+	k->n++;
+	if (k->w != NULL)
+		k->dot += k->w[i];
+	if (k->out != NULL) {
+		if (k->out->n == k->out->cap) {
+			k->out->cap = k->out->cap == 0 ? 256 : k->out->cap * 2;
+			k->out->idx = xreallocarray(k->out->idx, k->out->cap,
+			    sizeof *k->out->idx);
+		}
+		k->out->idx[k->out->n++] = i;
+	}
+}
+
+static inline uint64_t
+fnv(uint64_t h, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+/* Character n-grams of "<" word ">". */
+static void
+char_grams(const struct classify_model *m, const char *s, size_t len,
+    struct sink *k)
+{
+	unsigned char buf[CTOK_MAX_WORD + 2];
+	size_t n = len + 2, i, j;
+	uint64_t h;
+
+	buf[0] = '<';
+	memcpy(buf + 1, s, len);
+	buf[len + 1] = '>';
+	for (i = 0; i < n; i++) {
+		h = SEED_CHAR;
+		for (j = i; j < n && j - i < m->char_max; j++) {
+			h ^= buf[j];
+			h *= FNV_PRIME;
+			if (j - i + 1 >= m->char_min)
+				emit(k, h);
+		}
+	}
+}
+
+static void
+features(const struct classify_model *m, const struct ctok_buf *b,
+    struct sink *k)
+{
+	const struct ctok *t;
+	const char *s;
+	size_t i;
+
+	k->shift = 64 - m->bits;
+	for (i = 0; i < b->n; i++) {
+		t = &b->t[i];
+		s = b->low + t->off;
+		emit(k, fnv(FNV_OFFSET ^ SEED_TOKEN, s, t->len));
+		if (i + 1 < b->n)
+			emit(k, fnv(FNV_OFFSET ^ SEED_PAIR, s,
+			    b->t[i + 1].off + b->t[i + 1].len - t->off));
+		if (t->type == CTOK_WORD && m->char_max > 0)
+			char_grams(m, s, t->len, k);
+	}
+}
+
+static double
+dense_dot(const struct classify_model *m, const double d[CLASSIFY_NDENSE])
+{
+	double z = 0;
+	size_t j;
+
+	for (j = 0; j < CLASSIFY_NDENSE; j++)
+		z += m->dense[j] * d[j];
+	return z;
+}
+
+double
+classify_model_logit(const struct classify_model *m, const struct ctok_buf *b,
+    const double dense[CLASSIFY_NDENSE])
+{
+	struct sink k = { .w = m->w };
+
+	features(m, b, &k);
+	if (k.n > 0)
+		k.dot /= sqrt((double)k.n);
+	return m->bias + k.dot + dense_dot(m, dense);
+}
+
+enum classify_lang
+classify_model_lang(const struct classify_model *m)
+{
+	return m->lang;
+}
+
+static struct classify_model *
+model_new(enum classify_lang lang, unsigned bits, unsigned cmin, unsigned cmax)
+{
+	struct classify_model *m = xcalloc(1, sizeof *m);
+
+	m->lang = lang;
+	m->bits = bits;
+	m->char_min = cmin;
+	m->char_max = cmax;
+	m->w = xcalloc((size_t)1 << bits, sizeof *m->w);
+	return m;
+}
+
+void
+classify_model_free(struct classify_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->w);
+	free(m);
+}
+
+/* ---- training ------------------------------------------------------------ */
+
+void
+classify_train_options_init(struct classify_train_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->lang = CLASSIFY_EN;
+	o->l2 = -1;
+}
+
+struct tsample {
+	size_t		 first, n;	/* in the shared index array */
+	double		 norm;		/* 1 / sqrt(n) */
+	double		 dense[CLASSIFY_NDENSE];
+	int		 label;
+};
+
+struct trainer {
+	struct classify_model *m;
+	double		*g;		/* AdaGrad sums, 1 << bits */
+	double		 gdense[CLASSIFY_NDENSE], gbias;
+	double		 l2, cw[2];	/* class weights */
+};
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void
+adagrad(float *w, double *g, double grad)
+{
+	*g += grad * grad;
+	*w -= (float)(LEARNING_RATE * grad / (sqrt(*g) + 1e-8));
+}
+
+static void
+train_one(struct trainer *tr, const struct tsample *s, const uint32_t *idx)
+{
+	struct classify_model *m = tr->m;
+	double z = m->bias, p, err, grad;
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++)
+		z += m->w[idx[i]] * s->norm;
+	z += dense_dot(m, s->dense);
+	p = 1 / (1 + exp(-z));
+	err = (p - s->label) * tr->cw[s->label];
+	for (i = 0; i < s->n; i++) {
+		j = idx[i];
+		grad = err * s->norm + tr->l2 * m->w[j];
+		adagrad(&m->w[j], &tr->g[j], grad);
+	}
+	for (j = 0; j < CLASSIFY_NDENSE; j++)
+		adagrad(&m->dense[j], &tr->gdense[j], err * s->dense[j]);
+	adagrad(&m->bias, &tr->gbias, err);
+}
+
+static int
+train_check(const struct classify_train_options *o, size_t n, size_t npos,
+    char **errstr)
+{
+	if (o->lang != CLASSIFY_EN && o->lang != CLASSIFY_DE)
+		xasprintf(errstr, "the language must be en or de");
+	else if (o->bits != 0 && (o->bits < MODEL_BITS_MIN ||
+	    o->bits > MODEL_BITS_MAX))
+		xasprintf(errstr, "bits must be from %d to %d", MODEL_BITS_MIN,
+		    MODEL_BITS_MAX);
+	else if (o->char_max > MODEL_CHAR_MAX || o->char_min > o->char_max ||
+	    (o->char_max > 0 && o->char_min == 0))
+		xasprintf(errstr, "character n-grams must be from 1 to %d "
+		    "characters", MODEL_CHAR_MAX);
+	else if (n == 0)
+		xasprintf(errstr, "no labeled messages to learn from");
+	else if (npos == 0 || npos == n)
+		xasprintf(errstr, "all %zu messages have the label %d: both "
+		    "labels are needed", n, npos == 0 ? 0 : 1);
+	else
+		return 0;
+	return -1;
+}
+
+/* Features of every sample, from the built-in classifier's tokens. */
+static struct tsample *
+train_prepare(const struct classify_model *m, struct classify *c,
+    const struct classify_sample *samples, size_t n, struct fvec *all)
+{
+	const struct ctok_buf *b;
+	struct tsample *ts = xcalloc(n, sizeof *ts);
+	struct sink k = { .out = all };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		b = classify_scan(c, samples[i].text, samples[i].len, m->lang,
+		    ts[i].dense);
+		ts[i].first = all->n;
+		k.n = 0;
+		features(m, b, &k);
+		ts[i].n = k.n;
+		ts[i].norm = k.n > 0 ? 1 / sqrt((double)k.n) : 0;
+		ts[i].label = samples[i].label ? 1 : 0;
+	}
+	return ts;
+}
+
+struct classify_model *
+classify_model_train(const struct classify_train_options *o,
+    const struct classify_sample *samples, size_t n, char **errstr)
+{
+	struct classify_options co;
+	struct trainer tr = { 0 };
+	struct fvec all = { 0 };
+	struct tsample *ts;
+	struct classify *c;
+	size_t i, j, tmp, npos = 0, *order;
+	unsigned epoch, epochs;
+	uint64_t seed = TRAIN_SEED;
+
+	*errstr = NULL;
+	for (i = 0; i < n; i++)
+		npos += samples[i].label ? 1 : 0;
+	if (train_check(o, n, npos, errstr) == -1)
+		return NULL;
+	classify_options_init(&co);
+	co.lang = o->lang;
+	if ((c = classify_new(&co, errstr)) == NULL)
+		return NULL;
+	tr.m = o->char_max == 0 && o->char_min == 0 ?
+	    model_new(o->lang, o->bits ? o->bits : DEFAULT_BITS,
+	    DEFAULT_CHAR_MIN, DEFAULT_CHAR_MAX) :
+	    model_new(o->lang, o->bits ? o->bits : DEFAULT_BITS, o->char_min,
+	    o->char_max);
+	tr.g = xcalloc((size_t)1 << tr.m->bits, sizeof *tr.g);
+	tr.l2 = o->l2 >= 0 ? o->l2 : DEFAULT_L2;
+	/* Balanced: each class weighs as much as the other. */
+	tr.cw[1] = (double)n / (2.0 * (double)npos);
+	tr.cw[0] = (double)n / (2.0 * (double)(n - npos));
+	ts = train_prepare(tr.m, c, samples, n, &all);
+	classify_free(c);
+	order = xcalloc(n, sizeof *order);
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	epochs = o->epochs ? o->epochs : DEFAULT_EPOCHS;
+	for (epoch = 0; epoch < epochs; epoch++) {
+		for (i = n - 1; i > 0; i--) {
+			j = (size_t)(xorshift(&seed) % (i + 1));
+			tmp = order[i];
+			order[i] = order[j];
+			order[j] = tmp;
+		}
+		for (i = 0; i < n; i++)
+			train_one(&tr, &ts[order[i]], all.idx + ts[order[i]].first);
+	}
+	free(order);
+	free(ts);
+	free(all.idx);
+	free(tr.g);
+	return tr.m;
+}
+
+/* ---- the file ----------------------------------------------------------- */
+
+static uint64_t
+checksum(const unsigned char *p, size_t n)
+{
+	uint64_t h = FNV_OFFSET;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= FNV_PRIME;
+	}
+	return h;
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+put_f32(unsigned char *p, float f)
+{
+	uint32_t v;
+
+	memcpy(&v, &f, sizeof v);
+	put_u32(p, v);
+}
+
+static float
+get_f32(const unsigned char *p)
+{
+	uint32_t v = get_u32(p);
+	float f;
+
+	memcpy(&f, &v, sizeof f);
+	return f;
+}
+
+static size_t
+model_size(unsigned bits)
+{
+	return MODEL_HEADER + 4 * CLASSIFY_NDENSE + ((size_t)4 << bits) + 8;
+}
+
+unsigned char *
+classify_model_write(const struct classify_model *m, size_t *len)
+{
+	size_t n = model_size(m->bits), i, nw = (size_t)1 << m->bits;
+	unsigned char *buf = xmalloc(n), *p;
+	uint64_t h;
+
+	memcpy(buf, MODEL_MAGIC, 8);
+	put_u32(buf + 8, MODEL_VERSION);
+	put_u32(buf + 12, (uint32_t)m->lang);
+	put_u32(buf + 16, m->bits);
+	put_u32(buf + 20, m->char_min);
+	put_u32(buf + 24, m->char_max);
+	put_u32(buf + 28, CLASSIFY_NDENSE);
+	put_f32(buf + 32, m->bias);
+	p = buf + MODEL_HEADER;
+	for (i = 0; i < CLASSIFY_NDENSE; i++, p += 4)
+		put_f32(p, m->dense[i]);
+	for (i = 0; i < nw; i++, p += 4)
+		put_f32(p, m->w[i]);
+	h = checksum(buf, n - 8);
+	put_u32(p, (uint32_t)h);
+	put_u32(p + 4, (uint32_t)(h >> 32));
+	*len = n;
+	return buf;
+}
+
+static int model_error(char **, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+model_error(char **errstr, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) == -1)
+		why = NULL;
+	va_end(ap);
+	xasprintf(errstr, "%s: %s", name, why != NULL ? why : "out of memory");
+	free(why);
+	return -1;
+}
+
+/* The header's fields, before the size is known to be right. */
+static int
+check_header(const unsigned char *buf, size_t len, const char *name,
+    char **errstr)
+{
+	uint32_t v, bits, cmin, cmax;
+
+	if (len < 8 || memcmp(buf, MODEL_MAGIC, 8) != 0)
+		return model_error(errstr, name, "not a replywatch model "
+		    "(it does not start with \"%s\")", MODEL_MAGIC);
+	if (len < MODEL_HEADER)
+		return model_error(errstr, name, "truncated: %zu bytes, the "
+		    "header alone has %d", len, MODEL_HEADER);
+	if ((v = get_u32(buf + 8)) != MODEL_VERSION)
+		return model_error(errstr, name, "model format version %u is "
+		    "not supported (this program reads version %d): train "
+		    "the model again", v, MODEL_VERSION);
+	v = get_u32(buf + 12);
+	if (v != CLASSIFY_EN && v != CLASSIFY_DE)
+		return model_error(errstr, name, "unknown language %u", v);
+	bits = get_u32(buf + 16);
+	if (bits < MODEL_BITS_MIN || bits > MODEL_BITS_MAX)
+		return model_error(errstr, name, "invalid hash size 2^%u "
+		    "(2^%d to 2^%d)", bits, MODEL_BITS_MIN, MODEL_BITS_MAX);
+	cmin = get_u32(buf + 20);
+	cmax = get_u32(buf + 24);
+	if (cmax > MODEL_CHAR_MAX || cmin > cmax || (cmax > 0 && cmin == 0))
+		return model_error(errstr, name, "invalid character n-gram "
+		    "range %u..%u", cmin, cmax);
+	if ((v = get_u32(buf + 28)) != CLASSIFY_NDENSE)
+		return model_error(errstr, name, "%u built-in inputs, this "
+		    "program has %d", v, CLASSIFY_NDENSE);
+	if (len != model_size(bits))
+		return model_error(errstr, name, "%s: %zu bytes, a model with "
+		    "2^%u weights has %zu", len < model_size(bits) ?
+		    "truncated" : "trailing bytes", len, bits,
+		    model_size(bits));
+	return 0;
+}
+
+static int
+get_weight(const unsigned char *p, float *out)
+{
+	float f = get_f32(p);
+
+	if (!isfinite(f) || fabsf(f) > MODEL_WEIGHT_MAX)
+		return -1;
+	*out = f;
+	return 0;
+}
+
+struct classify_model *
+classify_model_read(const unsigned char *buf, size_t len, const char *name,
+    char **errstr)
+{
+	struct classify_model *m;
+	const unsigned char *p;
+	uint64_t want;
+	size_t i, nw;
+
+	*errstr = NULL;
+	if (check_header(buf, len, name, errstr) == -1)
+		return NULL;
+	want = (uint64_t)get_u32(buf + len - 8) |
+	    (uint64_t)get_u32(buf + len - 4) << 32;
+	if (checksum(buf, len - 8) != want) {
+		model_error(errstr, name, "checksum mismatch: the file is "
+		    "corrupt");
+		return NULL;
+	}
+	m = model_new((enum classify_lang)get_u32(buf + 12),
+	    get_u32(buf + 16), get_u32(buf + 20), get_u32(buf + 24));
+	nw = (size_t)1 << m->bits;
+	p = buf + MODEL_HEADER;
+	if (get_weight(buf + 32, &m->bias) == -1)
+		goto bad;
+	for (i = 0; i < CLASSIFY_NDENSE; i++, p += 4)
+		if (get_weight(p, &m->dense[i]) == -1)
+			goto bad;
+	for (i = 0; i < nw; i++, p += 4)
+		if (get_weight(p, &m->w[i]) == -1)
+			goto bad;
+	return m;
+bad:
+	model_error(errstr, name, "invalid weight at byte %zu (not a finite "
+	    "number below %g)", (size_t)(p - buf), (double)MODEL_WEIGHT_MAX);
+	classify_model_free(m);
+	return NULL;
+}
+
+struct classify_model *
+classify_model_load(const char *path, char **errstr)
+{
+	struct classify_model *m;
+	unsigned char *buf;
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	*errstr = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		model_error(errstr, path, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size > MODEL_FILE_MAX) {
+		model_error(errstr, path, "not a regular file of at most "
+		    "%zu bytes", (size_t)MODEL_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (n < (size_t)st.st_size &&
+	    (r = read(fd, buf + n, (size_t)st.st_size - n)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			model_error(errstr, path, "cannot read: %s",
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	m = classify_model_read(buf, n, path, errstr);
+	free(buf);
+	return m;
+}
+
+int
+classify_model_save(const struct classify_model *m, const char *path,
+    char **errstr)
+{
+	unsigned char *buf;
+	size_t len;
+	char *tmp;
+	FILE *fp;
+	int ok;
+
+	*errstr = NULL;
+	buf = classify_model_write(m, &len);
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((fp = fopen(tmp, "wbe")) == NULL) {
+		model_error(errstr, path, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		free(buf);
+		free(tmp);
+		return -1;
+	}
+	ok = fwrite(buf, 1, len, fp) == len;
+	ok = fclose(fp) == 0 && ok;
+	free(buf);
+	if (!ok || rename(tmp, path) == -1) {
+		model_error(errstr, path, "cannot write: %s", strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
