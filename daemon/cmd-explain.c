@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "bizhours.h"
+#include <cjson/cJSON.h>
+
 #include "cmd.h"
 #include "conf.h"
 #include "engine.h"
@@ -240,6 +242,25 @@ print_effect(const struct msg *m, const struct computed *c, size_t i)
 	}
 }
 
+/* "; cues: still waiting, refund" from the stored JSON array */
+static void
+print_cues(const char *json)
+{
+	const cJSON *c;
+	cJSON *arr;
+	const char *sep = "; cues: ";
+
+	if (json == NULL || (arr = cJSON_Parse(json)) == NULL)
+		return;
+	cJSON_ArrayForEach(c, arr) {
+		if (cJSON_IsString(c)) {
+			printf("%s%s", sep, c->valuestring);
+			sep = ", ";
+		}
+	}
+	cJSON_Delete(arr);
+}
+
 static void
 print_header(const struct msg *m)
 {
@@ -254,9 +275,18 @@ print_header(const struct msg *m)
 		printf("  %-14s %s\n", "author", m->author);
 	if (m->in_reply_to)
 		printf("  %-14s %s\n", "in reply to", m->in_reply_to);
-	printf("  %-14s %s\n", "complaint",
+	printf("  %-14s %s", "complaint",
 	    m->complaint == MSG_COMPLAINT_YES ? "yes" :
 	    m->complaint == MSG_COMPLAINT_NO ? "no" : "not classified");
+	if (m->scored) {
+		printf(" (score %.2f", m->complaint_score);
+		if (m->lang[0] != '\0')
+			printf(", %s", m->lang);
+		print_cues(m->cues);
+		putchar(')');
+	} else if (m->complaint != MSG_COMPLAINT_UNKNOWN)
+		printf(" (as the platform or the input said)");
+	putchar('\n');
 }
 
 static void

@@ -148,7 +148,7 @@ cmd_import(struct cmd_ctx *ctx, int argc, char **argv)
 		}
 	}
 	/* the reading process starts before the database is open */
-	if ((rd = reader_start(fp, im.name, IMPORT_MAX_LINE, &err)) == NULL) {
+	if ((rd = reader_start(fp, im.name, IMPORT_MAX_LINE, ctx->conf, &err)) == NULL) {
 		fprintf(stderr, "replywatch import: %s\n", err);
 		free(err);
 		if (fp != stdin)

@@ -55,12 +55,18 @@ message_row(const struct msg *m, void *arg)
 		puts(s);
 		free(s);
 	} else if (mo->format == OUTPUT_CSV) {
+		char score[16] = "";
 		const char *row[] = {
 			when, m->platform, m->account, m->id, m->conversation,
 			msg_kind_name(m->kind), msg_direction_name(m->direction),
 			m->author, m->in_reply_to, complaint_name(m->complaint),
-			m->text, m->url,
+			m->text, m->url, score, m->scored ? m->lang : "",
+			m->scored ? m->cues : NULL,
 		};
+
+		if (m->scored)
+			snprintf(score, sizeof score, "%.3f",
+			    m->complaint_score);
 		csv_row(stdout, row, sizeof row / sizeof row[0]);
 	} else {
 		s = text_excerpt(m->text, 60);
@@ -98,6 +104,7 @@ cmd_messages(struct cmd_ctx *ctx, int argc, char **argv)
 	static const char *const csv_hdr[] = {
 		"created_at", "platform", "account", "id", "conversation", "kind",
 		"direction", "author", "in_reply_to", "complaint", "text", "url",
+		"complaint_score", "lang", "cues",
 	};
 	struct store_filter f = { .kind = -1, .at_ms = INT64_MAX };
 	struct messages_out mo = { 0 };

@@ -34,6 +34,7 @@ int	cmd_pending(struct cmd_ctx *, int, char **);
 int	cmd_messages(struct cmd_ctx *, int, char **);
 int	cmd_explain(struct cmd_ctx *, int, char **);
 int	cmd_status(struct cmd_ctx *, int, char **);
+int	cmd_reclassify(struct cmd_ctx *, int, char **);
 int	cmd_classify(struct cmd_ctx *, int, char **);
 int	cmd_train(struct cmd_ctx *, int, char **);
 

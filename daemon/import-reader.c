@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "classify-msg.h"
 #include "import-reader.h"
 #include "xmalloc.h"
 
@@ -18,15 +19,15 @@
  * The pipe carries records: a 4-byte body length, a 1-byte type, the body.
  * Both ends are the same program on the same machine: host byte order.
  *
- *   'M' a message: created_ms (8), kind, direction, complaint (1 each),
- *       then platform, account, id, conversation, author, in_reply_to,
- *       text, url, each as a 4-byte length (NONE: absent) and the bytes
- *       with their NUL
+ *   'M' a message: created_ms (8), complaint_score (8), kind, direction,
+ *       complaint, scored (1 each), then platform, account, id,
+ *       conversation, author, in_reply_to, text, url, lang, cues, each as
+ *       a 4-byte length (NONE: absent) and the bytes with their NUL
  *   'E' the end: lines (8), rejected (8)
  *   'X' the input could not be read: the reason, with its NUL
  */
 #define NONE		UINT32_MAX
-#define NSTRINGS	8
+#define NSTRINGS	10
 #define PIPE_BUFFER	(1 << 20)
 
 struct reader {
@@ -89,11 +90,12 @@ out_begin(struct out *o)
 static int
 send_msg(struct out *o, const struct msg *m)
 {
-	int8_t b[3] = { (int8_t)m->kind, (int8_t)m->direction,
-	    (int8_t)m->complaint };
+	int8_t b[4] = { (int8_t)m->kind, (int8_t)m->direction,
+	    (int8_t)m->complaint, (int8_t)m->scored };
 
 	out_begin(o);
 	out_add(o, &m->created_ms, sizeof m->created_ms);
+	out_add(o, &m->complaint_score, sizeof m->complaint_score);
 	out_add(o, b, sizeof b);
 	out_string(o, m->platform);
 	out_string(o, m->account);
@@ -103,6 +105,8 @@ send_msg(struct out *o, const struct msg *m)
 	out_string(o, m->in_reply_to);
 	out_string(o, m->text);
 	out_string(o, m->url);
+	out_string(o, m->scored && m->lang[0] != '\0' ? m->lang : NULL);
+	out_string(o, m->cues);
 	return out_send(o, 'M');
 }
 
@@ -147,9 +151,32 @@ blank(const char *s)
 	return 1;
 }
 
-static int
-child_main(FILE *fp, const char *name, size_t max_line, struct out *o)
+/* Inbound messages whose source did not flag them are classified here,
+ * in the child: the parent's core is busy storing. */
+static void
+child_classify(struct classify_set *cs, struct msg *m, const char *name,
+    uint64_t line)
 {
+	struct classify *c;
+	char *err = NULL;
+
+	if (cs == NULL || m->direction != MSG_INBOUND ||
+	    m->complaint != MSG_COMPLAINT_UNKNOWN || m->text == NULL)
+		return;
+	if ((c = classify_set_get(cs, m->account, &err)) == NULL) {
+		fprintf(stderr, "%s:%llu: account %s: complaint classifier: "
+		    "%s\n", name, (unsigned long long)line, m->account, err);
+		free(err);
+		return;
+	}
+	classify_msg(c, m);
+}
+
+static int
+child_main(FILE *fp, const char *name, size_t max_line,
+    const struct conf *conf, struct out *o)
+{
+	struct classify_set *cs = conf != NULL ? classify_set_new(conf) : NULL;
 	char *line = xmalloc(max_line + 2), *err;
 	uint64_t lines = 0, rejected = 0;
 	int too_long, rc;
@@ -174,12 +201,14 @@ child_main(FILE *fp, const char *name, size_t max_line, struct out *o)
 			rejected++;
 			continue;
 		}
+		child_classify(cs, &m, name, lines);
 		rc = send_msg(o, &m);
 		msg_clear(&m);
 		if (rc == -1)
 			break;	/* the parent is gone */
 	}
 	free(line);
+	classify_set_free(cs);
 	out_begin(o);
 	if (rc == -1 && ferror(fp)) {
 		out_add(o, strerror(errno), strlen(strerror(errno)) + 1);
@@ -195,7 +224,8 @@ child_main(FILE *fp, const char *name, size_t max_line, struct out *o)
 /* ---- the parent ------------------------------------------------------------ */
 
 struct reader *
-reader_start(FILE *fp, const char *name, size_t max_line, char **errstr)
+reader_start(FILE *fp, const char *name, size_t max_line,
+    const struct conf *conf, char **errstr)
 {
 	struct reader *r;
 	int fds[2];
@@ -225,7 +255,7 @@ reader_start(FILE *fp, const char *name, size_t max_line, char **errstr)
 		if ((o.fp = fdopen(fds[1], "w")) == NULL)
 			_exit(1);
 		setvbuf(o.fp, NULL, _IOFBF, PIPE_BUFFER);
-		rc = child_main(fp, name, max_line, &o);
+		rc = child_main(fp, name, max_line, conf, &o);
 		free(o.buf);
 		fclose(o.fp);
 		_exit(rc);
@@ -267,26 +297,32 @@ take_string(struct reader *r, size_t *p, size_t len, char **out)
 static int
 decode_msg(struct reader *r, size_t len, struct msg *m)
 {
+	char *lang = NULL;
 	char **strings[NSTRINGS] = {
 		&m->platform, &m->account, &m->id, &m->conversation,
-		&m->author, &m->in_reply_to, &m->text, &m->url,
+		&m->author, &m->in_reply_to, &m->text, &m->url, &lang, &m->cues,
 	};
 	size_t p = 0, i;
-	int8_t b[3];
+	int8_t b[4];
 
 	memset(m, 0, sizeof *m);
-	if (len < sizeof m->created_ms + sizeof b)
+	if (len < sizeof m->created_ms + sizeof m->complaint_score + sizeof b)
 		return -1;
 	memcpy(&m->created_ms, r->buf, sizeof m->created_ms);
 	p += sizeof m->created_ms;
+	memcpy(&m->complaint_score, r->buf + p, sizeof m->complaint_score);
+	p += sizeof m->complaint_score;
 	memcpy(b, r->buf + p, sizeof b);
 	p += sizeof b;
 	m->kind = b[0];
 	m->direction = b[1];
 	m->complaint = b[2];
+	m->scored = b[3];
 	for (i = 0; i < NSTRINGS; i++)
 		if (take_string(r, &p, len, strings[i]) == -1)
 			return -1;
+	if (lang != NULL)
+		snprintf(m->lang, sizeof m->lang, "%s", lang);
 	return p == len ? 0 : -1;
 }
 

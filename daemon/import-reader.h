@@ -15,10 +15,14 @@
  */
 struct reader;
 
+struct conf;
+
 /* Start reading fp (name for messages). Call before opening anything the
- * child must not inherit. NULL with *errstr on failure. */
+ * child must not inherit. With conf, the child classifies inbound
+ * messages the input does not flag, with each account's complaint
+ * settings. NULL with *errstr on failure. */
 struct reader *reader_start(FILE *fp, const char *name, size_t max_line,
-	    char **errstr);
+	    const struct conf *conf, char **errstr);
 
 /* The next message: 1 with *m set (its strings are borrowed until the next
  * call; do not msg_clear it), 0 at the end of the input, -1 on an error

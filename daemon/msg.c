@@ -38,6 +38,8 @@ msg_kind_parse(const char *s, enum msg_kind *out)
 void
 msg_clear(struct msg *m)
 {
+	/* cues are the message's own, whoever owns the other strings */
+	free(m->cues);
 	if (m->owner != NULL)
 		cJSON_Delete(m->owner);
 	else {
@@ -354,6 +356,20 @@ msg_to_json(const struct msg *m)
 	if (m->complaint != MSG_COMPLAINT_UNKNOWN)
 		cJSON_AddItemToObject(obj, "complaint",
 		    cJSON_CreateBool(m->complaint == MSG_COMPLAINT_YES));
+	if (m->scored) {
+		cJSON *cues = m->cues != NULL ? cJSON_Parse(m->cues) : NULL;
+
+		/* three decimals are all a score has to say */
+		cJSON_AddItemToObject(obj, "complaint_score",
+		    cJSON_CreateNumber((double)(int)(m->complaint_score * 1000 +
+		    0.5) / 1000));
+		if (m->lang[0] != '\0')
+			set_opt(obj, "lang", m->lang);
+		cJSON_AddItemToObject(obj, "cues", cJSON_IsArray(cues) ? cues :
+		    cJSON_CreateArray());
+		if (cues != NULL && !cJSON_IsArray(cues))
+			cJSON_Delete(cues);
+	}
 	s = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	if (s == NULL)

@@ -44,6 +44,14 @@ struct msg {
 	char		*text;		/* NULL if absent */
 	char		*url;		/* NULL if absent */
 	enum msg_complaint complaint;
+	/* how the classifier saw it (inbound messages), when scored */
+	int		 scored;
+	double		 complaint_score;	/* 0..1 */
+	char		 lang[4];		/* "en", "de" */
+	char		*cues;		/* JSON array of the cues that decided,
+					   NULL if none; always the message's
+					   own (msg_clear frees it even with an
+					   owner) */
 	void		*owner;		/* when set, the strings point into it
 					   (a parsed document) and msg_clear
 					   frees it instead of each string */

@@ -6,6 +6,8 @@
 
 #include <unistr.h>
 
+#include "classify.h"
+#include "classify-msg.h"
 #include "conf.h"
 #include "connector.h"
 #include "http.h"
@@ -72,6 +74,7 @@ struct poller {
 	struct account_rt **accounts;
 	size_t		 naccounts;
 	struct account_rt *retiring;	/* removed, still closing */
+	struct classify_set *classify;	/* complaint classifiers of conf */
 	uint64_t	 rng;
 	int		 stopping;
 	void		(*stopped)(void *);
@@ -125,6 +128,25 @@ key_line(const struct conf_account *a, const char *key)
 	return line > 0 ? line : a->line;
 }
 
+/* The account's complaint model must load. */
+static void
+check_classifier(const struct conf *conf, const struct conf_account *a,
+    struct conf_errors *errs)
+{
+	struct classify_options o;
+	struct classify *c;
+	char *err = NULL;
+
+	classify_options_from_policy(&o, &a->policy);
+	if ((c = classify_new(&o, &err)) != NULL) {
+		classify_free(c);
+		return;
+	}
+	conf_errors_add(errs, conf->path, key_line(a, "complaint_model"),
+	    "account \"%s\": %s", a->name, err);
+	free(err);
+}
+
 size_t
 poller_check_account(const struct conf *conf, const struct conf_account *a,
     struct conf_errors *errs)
@@ -152,6 +174,7 @@ poller_check_account(const struct conf *conf, const struct conf_account *a,
 	else if (a->url != NULL && http_url_check(a->url, &why) == -1)
 		conf_errors_add(errs, conf->path, key_line(a, "url"),
 		    "account \"%s\": url: %s", a->name, why);
+	check_classifier(conf, a, errs);
 	file = a->token_file != NULL ? a->token_file : a->password_file;
 	if (def->needs_secret && file == NULL)
 		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
@@ -343,6 +366,34 @@ stream_state(const struct stream_rt *s, struct store_stream *ss)
 	ss->backoff_until_ms = s->backoff_until_ms;
 }
 
+/* Inbound messages the platform did not flag are classified as they are
+ * stored. A classifier that cannot be made (a bad model file) is logged
+ * and its messages stored unclassified. */
+static void
+classify_job(struct poll_job *j)
+{
+	struct account_rt *a = j->s->acc;
+	struct classify *c = NULL;
+	char *err = NULL;
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		struct msg *m = &j->msgs[i];
+
+		if (m->direction != MSG_INBOUND ||
+		    m->complaint != MSG_COMPLAINT_UNKNOWN || m->text == NULL)
+			continue;
+		if (c == NULL && (c = classify_set_get(a->p->classify,
+		    a->conf->name, &err)) == NULL) {
+			log_err("account %s: complaint classifier: %s",
+			    a->conf->name, err);
+			free(err);
+			return;
+		}
+		classify_msg(c, m);
+	}
+}
+
 /* Store what was handed over, with the cursor, in one transaction. */
 static int
 commit(struct poll_job *j, const char *cursor, char **errstr)
@@ -361,6 +412,7 @@ commit(struct poll_job *j, const char *cursor, char **errstr)
 	if (store_begin(p->store, errstr) == -1)
 		return -1;
 	isnew = xcalloc(j->n ? j->n : 1, 1);
+	classify_job(j);
 	for (i = 0; i < j->n; i++) {
 		if (store_put_message(p->store, &j->msgs[i], &new,
 		    errstr) == -1)
@@ -859,6 +911,7 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 	if (hooks != NULL)
 		p->hooks = *hooks;
 	p->rng = uv_hrtime() | 1;
+	p->classify = classify_set_new(conf);
 	if ((p->accounts = accounts_new(p, conf, NULL, errstr)) == NULL) {
 		p->accounts = xcalloc(1, sizeof *p->accounts);
 		return p;	/* the caller stops and frees it */
@@ -985,6 +1038,9 @@ poller_reload(struct poller *p, const struct conf *conf, char **errstr)
 	p->accounts = fresh;
 	p->naccounts = conf->naccounts;
 	p->conf = conf;
+	/* complaint settings may have changed: new classifiers */
+	classify_set_free(p->classify);
+	p->classify = classify_set_new(conf);
 	log_notice("reload: %zu accounts kept, %zu added, %zu changed, %zu "
 	    "removed", kept, added, changed, removed);
 	free(keep);
@@ -1034,6 +1090,7 @@ poller_free(struct poller *p)
 	for (i = 0; i < p->naccounts; i++)
 		account_free(p->accounts[i]);
 	free(p->accounts);
+	classify_set_free(p->classify);
 	free(p);
 }
 

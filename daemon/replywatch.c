@@ -32,6 +32,8 @@ static const struct cmd_entry commands[] = {
 	  "The log of mentions, comments and direct messages", cmd_messages },
 	{ "explain", "[--account A] [--at T] ID",
 	  "How the engine treated one message", cmd_explain },
+	{ "reclassify", "[--since T] [--until T] [--account A]",
+	  "Classify stored messages again; the figures follow", cmd_reclassify },
 	{ "status", "[--account A] [--format F]",
 	  "What the daemon last saw of each account's polls", cmd_status },
 	{ "classify", "[--account A] [--model FILE] [--lang auto|en|de] "

@@ -326,6 +326,22 @@ bind_complaint(sqlite3_stmt *s, int i, enum msg_complaint c)
 
 /* The message exists: update its mutable fields; its conversation is
  * recomputed if the complaint flag changed (the waits depend on it). */
+/* The classifier's score, language and cues at i, i+1, i+2 (NULL when
+ * the message was not scored). */
+static void
+bind_scored(sqlite3_stmt *s, int i, const struct msg *m)
+{
+	if (!m->scored) {
+		sqlite3_bind_null(s, i);
+		sqlite3_bind_null(s, i + 1);
+		sqlite3_bind_null(s, i + 2);
+		return;
+	}
+	sqlite3_bind_double(s, i, m->complaint_score);
+	sq_bind_text(s, i + 1, m->lang[0] != '\0' ? m->lang : NULL);
+	sq_bind_text(s, i + 2, m->cues);
+}
+
 static int
 update_message(struct store *st, int64_t account, const struct msg *m,
     char **errstr)
@@ -348,7 +364,11 @@ update_message(struct store *st, int64_t account, const struct msg *m,
 	    sqlite3_column_int(s, 3) != (int)m->complaint);
 	changed = complaint_changed ||
 	    !same_text(sq_column_text(s, 1), m->text) ||
-	    !same_text(sq_column_text(s, 2), m->url);
+	    !same_text(sq_column_text(s, 2), m->url) ||
+	    (m->scored && (sqlite3_column_type(s, 4) == SQLITE_NULL ||
+	    sqlite3_column_double(s, 4) != m->complaint_score ||
+	    !same_text(sq_column_text(s, 5), m->lang[0] ? m->lang : NULL) ||
+	    !same_text(sq_column_text(s, 6), m->cues)));
 	sqlite3_reset(s);
 	if (!changed)
 		return 0;
@@ -360,6 +380,7 @@ update_message(struct store *st, int64_t account, const struct msg *m,
 	sq_bind_text(s, 3, m->text);
 	sq_bind_text(s, 4, m->url);
 	bind_complaint(s, 5, m->complaint);
+	bind_scored(s, 6, m);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -477,6 +498,7 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 	bind_complaint(s, 8, m->complaint);
 	sq_bind_text(s, 9, m->text);
 	sq_bind_text(s, 10, m->url);
+	bind_scored(s, 11, m);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		sq_err(st, errstr, "cannot add message");
 		sqlite3_reset(s);

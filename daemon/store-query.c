@@ -229,7 +229,8 @@ store_each_pending(struct store *st, const struct store_filter *f,
 
 #define MESSAGE_COLUMNS \
 	"SELECT m.account_id, m.msg_id, c.conv, c.kind, m.direction," \
-	" m.created_ms, m.author, m.in_reply_to, m.text, m.url, m.complaint" \
+	" m.created_ms, m.author, m.in_reply_to, m.text, m.url, m.complaint," \
+	" m.complaint_score, m.lang, m.cues" \
 	" FROM messages m JOIN conversations c ON c.id = m.conv_id"
 
 /* Fill a borrowed struct msg from a MESSAGE_COLUMNS row. */
@@ -254,6 +255,14 @@ row_to_msg(struct store *st, sqlite3_stmt *s, struct msg *m)
 	m->url = (char *)sq_column_text(s, 9);
 	m->complaint = sqlite3_column_type(s, 10) == SQLITE_NULL ?
 	    MSG_COMPLAINT_UNKNOWN : sqlite3_column_int(s, 10);
+	if (sqlite3_column_type(s, 11) != SQLITE_NULL) {
+		m->scored = 1;
+		m->complaint_score = sqlite3_column_double(s, 11);
+		if (sq_column_text(s, 12) != NULL)
+			snprintf(m->lang, sizeof m->lang, "%s",
+			    sq_column_text(s, 12));
+		m->cues = (char *)sq_column_text(s, 13);
+	}
 	return 0;
 }
 
@@ -337,6 +346,10 @@ conversation_append(const struct msg *m, void *arg)
 	d->text = xstrdup_or_null(m->text);
 	d->url = xstrdup_or_null(m->url);
 	d->complaint = m->complaint;
+	d->scored = m->scored;
+	d->complaint_score = m->complaint_score;
+	memcpy(d->lang, m->lang, sizeof d->lang);
+	d->cues = xstrdup_or_null(m->cues);
 	c->foreign[c->n] = 0;
 	c->n++;
 }

@@ -119,6 +119,11 @@ static const char *const migrations[] = {
 	"  next_poll_ms INTEGER,"
 	"  backoff_until_ms INTEGER,"
 	"  PRIMARY KEY (account_id, stream)) WITHOUT ROWID;",
+
+	/* 3: how the complaint classifier saw each inbound message */
+	"ALTER TABLE messages ADD COLUMN complaint_score REAL;"
+	"ALTER TABLE messages ADD COLUMN lang TEXT;"
+	"ALTER TABLE messages ADD COLUMN cues TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -138,11 +143,14 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " WHERE id = ?1",
 	[S_MSG_ADD] = "INSERT OR IGNORE INTO messages (account_id, msg_id,"
 	    " conv_id, direction, created_ms, author, in_reply_to, complaint,"
-	    " text, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[S_MSG_GET] = "SELECT conv_id, text, url, complaint FROM messages"
-	    " WHERE account_id = ? AND msg_id = ?",
+	    " text, url, complaint_score, lang, cues)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_MSG_GET] = "SELECT conv_id, text, url, complaint, complaint_score,"
+	    " lang, cues FROM messages WHERE account_id = ? AND msg_id = ?",
 	[S_MSG_UPDATE] = "UPDATE messages SET text = ?3, url = ?4,"
-	    " complaint = coalesce(?5, complaint)"
+	    " complaint = coalesce(?5, complaint),"
+	    " complaint_score = iif(?6 IS NULL, complaint_score, ?6),"
+	    " lang = iif(?6 IS NULL, lang, ?7), cues = iif(?6 IS NULL, cues, ?8)"
 	    " WHERE account_id = ?1 AND msg_id = ?2",
 	[S_MSG_CONV_OF] = "SELECT m.conv_id, c.kind FROM messages m"
 	    " JOIN conversations c ON c.id = m.conv_id"

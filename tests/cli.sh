@@ -81,10 +81,13 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert [r["author"] for r in rows] == ["B", "C"], rows
 assert rows[0]["age_seconds"] == 300 and rows[0]["sla"] == "pending", rows[0]
-assert rows[0]["sla_deadline"] == "2026-11-20T14:20:00Z", rows[0]
+# "@acme broken" was classified a complaint on import: the 30m target
+assert rows[0]["complaint"] is True and rows[0]["sla_target_seconds"] == 1800, rows[0]
+assert rows[0]["sla_deadline"] == "2026-11-20T10:50:00Z", rows[0]
+assert rows[1]["complaint"] is False and rows[1]["sla_deadline"] == "2026-11-20T14:21:00Z", rows[1]
 PY
 "$RW" -d "$db" pending --at 2026-11-20T10:25:00Z >"$TMP/p.txt"
-check "pending table" contains "$TMP/p.txt" "in 3h 55m"
+check "pending table" contains "$TMP/p.txt" "in 25m 00s"
 
 "$RW" -d "$db" explain --at 2026-11-21T00:00:00Z r2 >"$TMP/e.txt"
 check "explain a reply" contains "$TMP/e.txt" "it closed a wait"
@@ -160,4 +163,21 @@ expect_status 1 "a bad configuration is refused" sh -c '"$0" -c "$1" stats 2>"$2
 	"$RW" "$TMP/bad.conf" "$TMP/conf.err"
 check "configuration errors name file and line" contains "$TMP/conf.err" "bad.conf:3:"
 
+# ---- reclassify: new complaint settings, and the figures follow ---------------
+"$RW" -d "$db" explain m1 >"$TMP/x1.txt"
+check "explain shows how the message was classified" grep -q \
+	"complaint      yes (score [0-9.]*, en; cues: broken)" "$TMP/x1.txt"
+printf '[daemon]\ndatabase = %s\ncomplaint_threshold = 0.99\n' "$db" >"$TMP/strict.conf"
+"$RW" -c "$TMP/strict.conf" reclassify --since 2026-11-19 --until 2026-11-21 >"$TMP/rc.txt"
+check "reclassify says what changed" grep -q \
+	"inbound messages classified: [1-9][0-9]* changed, 0 now complaints, 1 no longer" "$TMP/rc.txt"
+"$RW" -d "$db" pending --at 2026-11-20T10:25:00Z --format json >"$TMP/p2.json"
+check "B's wait is no complaint any more: the 4h target" python3 - "$TMP/p2.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows[0]["author"] == "B" and rows[0]["complaint"] is False, rows[0]
+assert rows[0]["sla_deadline"] == "2026-11-20T14:20:00Z", rows[0]
+PY
+expect_status 2 "reclassify: --since after --until" "$RW" -d "$db" reclassify \
+	--since 2026-11-21 --until 2026-11-20
 finish
