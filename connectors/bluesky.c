@@ -1723,27 +1723,24 @@ bsky_new(const struct connector_env *env, char **errstr)
 	size_t len;
 
 	if (a->handle == NULL || a->handle[0] == '\0') {
-		xasprintf(errstr, "account %s: connector bluesky needs "
-		    "handle =", a->name);
+		xasprintf(errstr, "connector bluesky needs handle =");
 		return NULL;
 	}
 	if (env->secret == NULL || env->secret[0] == '\0') {
-		xasprintf(errstr, "account %s: connector bluesky needs "
-		    "password_file =", a->name);
+		xasprintf(errstr, "connector bluesky needs password_file =");
 		return NULL;
 	}
 	/* Refuses plain http except to a loopback address: the app
 	 * password would travel in clear. */
 	url = a->url != NULL ? a->url : BSKY_DEFAULT_URL;
 	if (http_url_check(url, &why) == -1) {
-		xasprintf(errstr, "account %s: connector bluesky: url %s: %s",
-		    a->name, url, why);
+		xasprintf(errstr, "connector bluesky: url %s: %s", url, why);
 		return NULL;
 	}
 	proxy = a->chat_proxy != NULL ? a->chat_proxy : BSKY_CHAT_PROXY;
 	if (proxy[0] == '\0' || has_control(proxy)) {
-		xasprintf(errstr, "account %s: connector bluesky: chat_proxy "
-		    "is empty or has control characters", a->name);
+		xasprintf(errstr, "connector bluesky: chat_proxy is empty or "
+		    "has control characters");
 		return NULL;
 	}
 	b = xcalloc(1, sizeof *b);

@@ -910,8 +910,7 @@ exec_new(const struct connector_env *env, char **errstr)
 	struct exec *x;
 
 	if (env->account->command == NULL || env->account->command[0] == '\0') {
-		xasprintf(errstr, "account %s: connector exec needs command =",
-		    env->account->name);
+		xasprintf(errstr, "connector exec needs command =");
 		return NULL;
 	}
 	x = xcalloc(1, sizeof *x);

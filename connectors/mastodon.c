@@ -545,7 +545,9 @@ finish(struct mjob *mj, struct poll_result *res)
 	res->rl = mj->rl;
 	if (res->status == POLL_OK) {
 		res->error = NULL;
-		res->cursor = mj->backfill ? mj->first_newest : NULL;
+		/* an empty first page: everything to come is new */
+		res->cursor = !mj->backfill ? NULL :
+		    mj->first_newest != NULL ? mj->first_newest : "0";
 		/* the window is used up: wait for it to reset */
 		if (res->rl.remaining == 0 && res->rl.reset_ms != -1)
 			res->retry_at_ms = res->rl.reset_ms;

@@ -1450,6 +1450,19 @@ conf_parse(struct conf_load *ld)
 struct conf *
 conf_load(const char *path, struct conf_errors *errs)
 {
+	struct conf *conf;
+
+	if ((conf = conf_load_partial(path, errs)) != NULL && errs != NULL &&
+	    errs->n > 0) {
+		conf_free(conf);
+		conf = NULL;
+	}
+	return conf;
+}
+
+struct conf *
+conf_load_partial(const char *path, struct conf_errors *errs)
+{
 	struct conf_load ld;
 	struct conf_errors ignored;
 	struct conf *conf = NULL;
@@ -1470,11 +1483,13 @@ conf_load(const char *path, struct conf_errors *errs)
 	free(ld.buf);
 	free(ld.sects);
 	free(ld.scratch);
-	if (ld.nerrs > 0) {
-		conf_free(ld.conf);
+	conf = ld.conf;
+	if (ld.nerrs > 0)
 		conf_errors_take(&ld, errs);
-	} else
-		conf = ld.conf;
+	if (errs == &ignored && ignored.n > 0) {
+		conf_free(conf);
+		conf = NULL;
+	}
 	if (errs == &ignored)
 		conf_errors_clear(&ignored);
 	return conf;

@@ -86,6 +86,10 @@ struct conf_errors {
  * of line (caller frees with conf_errors_clear). errs is an output: its
  * previous contents are overwritten, not freed. */
 struct conf *conf_load(const char *path, struct conf_errors *errs);
+/* The same, but what could be read is returned even when errs->n > 0, so
+ * that later checks can list their problems too; NULL only when the file
+ * cannot be opened. */
+struct conf *conf_load_partial(const char *path, struct conf_errors *errs);
 void conf_free(struct conf *);
 void conf_errors_clear(struct conf_errors *);
 /* Add "path:line: why" ("path: why" when line is 0). */

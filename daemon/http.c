@@ -284,6 +284,9 @@ classify(CURLcode rc, const struct http_call *c)
 		return HTTP_E_TLS;
 	case CURLE_WRITE_ERROR:
 		return c->too_large ? HTTP_E_TOO_LARGE : HTTP_E_NETWORK;
+	case CURLE_FILESIZE_EXCEEDED:
+		/* refused from its Content-Length, before any byte */
+		return HTTP_E_TOO_LARGE;
 	default:
 		return HTTP_E_NETWORK;
 	}

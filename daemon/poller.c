@@ -30,6 +30,7 @@
 #define FUTURE_SLACK_MS		(24LL * 3600 * 1000)
 #define BACKOFF_CAP_MS		(30LL * 60 * 1000)
 #define AUTH_RETRY_MS		(10LL * 60 * 1000)
+#define POLL_OVERLAP_MS		(5LL * 60 * 1000)	/* clocks and indexing lag */
 
 struct poller;
 struct account_rt;
@@ -152,9 +153,11 @@ poller_check_account(const struct conf *conf, const struct conf_account *a,
     struct conf_errors *errs)
 {
 	const struct connector_def *def;
+	struct connector_env env;
 	const char *why, *file;
 	size_t before = errs->n;
-	char *err = NULL, *secret;
+	char *err = NULL, *secret = NULL;
+	void *conn;
 
 	if (a->connector == NULL) {
 		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
@@ -188,8 +191,23 @@ poller_check_account(const struct conf *conf, const struct conf_account *a,
 			    err);
 			free(err);
 		}
-		secret_free(secret);
 	}
+	/* the connector's own objections (exec: command, bluesky: handle),
+	 * heard when there is nothing else to say: it is set up and freed
+	 * at once, with no client and no loop */
+	if (errs->n == before) {
+		memset(&env, 0, sizeof env);
+		env.account = a;
+		env.secret = secret;
+		if ((conn = def->new(&env, &err)) != NULL)
+			def->free(conn);
+		else {
+			conf_errors_add(errs, conf->path, a->line,
+			    "account \"%s\": %s", a->name, err);
+			free(err);
+		}
+	}
+	secret_free(secret);
 	return errs->n - before;
 }
 
@@ -617,6 +635,19 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 
 /* ---- timers -------------------------------------------------------------- */
 
+/* Where a stream without a cursor starts: the backfill window, or, if it
+ * polled successfully before and found nothing to make a cursor of, from
+ * a little before that poll, so that what came since is not missed. */
+static int64_t
+backfill_since(const struct stream_rt *s, int64_t now)
+{
+	int64_t since = now - s->acc->conf->backfill_ms;
+
+	if (s->last_ok_ms >= 0 && s->last_ok_ms - POLL_OVERLAP_MS < since)
+		since = s->last_ok_ms - POLL_OVERLAP_MS;
+	return since;
+}
+
 static void
 on_poll_timer(uv_timer_t *t)
 {
@@ -630,7 +661,7 @@ on_poll_timer(uv_timer_t *t)
 	j->s = s;
 	j->now_ms = timefmt_now();
 	j->backfill_since = s->cursor == NULL ?
-	    j->now_ms - a->conf->backfill_ms : -1;
+	    backfill_since(s, j->now_ms) : -1;
 	s->job = j;
 	log_debug("account %s: polling %s", a->conf->name, s->name);
 	a->def->poll(a->conn, j);

@@ -107,11 +107,11 @@ load_conf(const char *path, int logged)
 	char *why = NULL;
 	size_t i;
 
-	if ((conf = conf_load(path, &errs)) == NULL) {
+	/* every problem: the file's, then each account's */
+	if ((conf = conf_load_partial(path, &errs)) == NULL) {
 		print_errors(&errs, logged);
 		return NULL;
 	}
-	memset(&errs, 0, sizeof errs);
 	for (i = 0; i < conf->naccounts; i++)
 		poller_check_account(conf, &conf->accounts[i], &errs);
 	if (conf->naccounts == 0)

@@ -942,7 +942,7 @@ START_TEST(new_needs_handle)
 
 	account.handle = NULL;
 	ck_assert_ptr_null(connector_bluesky.new(&env, &err));
-	ck_assert_str_eq(err, "account acme: connector bluesky needs handle =");
+	ck_assert_str_eq(err, "connector bluesky needs handle =");
 	free(err);
 	err = NULL;
 	account.handle = "acme.example";

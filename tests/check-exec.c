@@ -415,7 +415,7 @@ START_TEST(new_needs_command)
 		ck_assert_ptr_null(connector_exec.new(&env, &err));
 		ck_assert_ptr_nonnull(err);
 		ck_assert_str_eq(err,
-		    "account acme: connector exec needs command =");
+		    "connector exec needs command =");
 		free(err);
 		err = NULL;
 	}
