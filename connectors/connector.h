@@ -38,6 +38,9 @@ struct connector_env {
 					   trailing newline; NULL if none */
 	struct http	*http;
 	uv_loop_t	*loop;
+	const char	*state_dir;	/* where a connector may keep files of
+					   its own (the database's directory);
+					   write them atomically */
 };
 
 enum poll_status {

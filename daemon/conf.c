@@ -94,6 +94,12 @@ enum conf_key_id {
 	K_HANDLE,
 	K_CHAT_PROXY,
 	K_CA_FILE,
+	K_PLATFORM_ID,
+	K_PAGE_ID,
+	K_API_VERSION,
+	K_CLIENT_ID,
+	K_CLIENT_SECRET_FILE,
+	K_REFRESH_TOKEN_FILE,
 	K_HTTP_TIMEOUT,
 	K_CONNECT_TIMEOUT,
 	K_MAX_HOST_CONNECTIONS,
@@ -195,6 +201,29 @@ static const struct conf_key conf_keys[NKEYS] = {
 	[K_CA_FILE] = { "ca_file", ACCOUNT(ca_file), .type = TYPE_PATH,
 	    .help = "PEM file of the certificate authorities to trust for "
 	    "this account's url (default: the system's)" },
+	[K_PLATFORM_ID] = { "platform_id", ACCOUNT(platform_id),
+	    .type = TYPE_URL,
+	    .help = "the brand's own id on the platform (x: user id, "
+	    "facebook: page id, instagram: business account id, linkedin: "
+	    "organization id)" },
+	[K_PAGE_ID] = { "page_id", ACCOUNT(page_id), .type = TYPE_URL,
+	    .help = "instagram: the Facebook page linked to the account, "
+	    "whose conversations hold its direct messages" },
+	[K_API_VERSION] = { "api_version", ACCOUNT(api_version),
+	    .type = TYPE_URL,
+	    .help = "the platform's API version (facebook, instagram: "
+	    "v21.0; linkedin: YYYYMM) where the connector's default will "
+	    "not do" },
+	[K_CLIENT_ID] = { "client_id", ACCOUNT(client_id), .type = TYPE_URL,
+	    .help = "x: the OAuth 2.0 client id, to refresh the user token" },
+	[K_CLIENT_SECRET_FILE] = { "client_secret_file",
+	    ACCOUNT(client_secret_file), .type = TYPE_PATH,
+	    .help = "x: file holding the OAuth 2.0 client secret "
+	    "(confidential clients)" },
+	[K_REFRESH_TOKEN_FILE] = { "refresh_token_file",
+	    ACCOUNT(refresh_token_file), .type = TYPE_PATH,
+	    .help = "x: file holding the first OAuth 2.0 refresh token; "
+	    "the rotated ones are kept in the state directory" },
 	[K_HTTP_TIMEOUT] = { "http_timeout", DAEMON(http_timeout_ms),
 	    .type = TYPE_DURATION, .def = "30s", .min = "1s", .max = "10m",
 	    .help = "longest time one HTTP request may take" },
@@ -808,6 +837,12 @@ account_clear(struct conf_account *a)
 	free(a->handle);
 	free(a->chat_proxy);
 	free(a->ca_file);
+	free(a->platform_id);
+	free(a->page_id);
+	free(a->api_version);
+	free(a->client_id);
+	free(a->client_secret_file);
+	free(a->refresh_token_file);
 	policy_clear(&a->policy);
 }
 

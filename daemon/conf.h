@@ -27,7 +27,7 @@ struct bizhours;
 #define CONF_DEFAULT_DATABASE	LOCALSTATEDIR "/lib/replywatch/replywatch.db"
 
 /* Settings that [daemon] gives as defaults and an account may override. */
-#define CONF_ACCOUNT_MAXKEYS	32
+#define CONF_ACCOUNT_MAXKEYS	48
 
 struct conf_policy {
 	int64_t	 sla_direct_ms;		/* default 1h */
@@ -58,6 +58,12 @@ struct conf_account {
 	char	*handle;		/* login name (bluesky: handle or DID) */
 	char	*chat_proxy;		/* bluesky: atproto-proxy of chat calls */
 	char	*ca_file;		/* CAs to trust for url; NULL: system's */
+	char	*platform_id;		/* the brand's id on the platform */
+	char	*page_id;		/* instagram: the linked Facebook page */
+	char	*api_version;		/* Graph "v21.0", LinkedIn "YYYYMM" */
+	char	*client_id;		/* x: OAuth 2.0 client */
+	char	*client_secret_file;	/* x: its secret, confidential clients */
+	char	*refresh_token_file;	/* x: the first refresh token */
 	struct conf_policy policy;
 	int	 keyline[CONF_ACCOUNT_MAXKEYS];	/* see conf_account_key_line */
 };

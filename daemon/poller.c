@@ -76,6 +76,7 @@ struct poller {
 	size_t		 naccounts;
 	struct account_rt *retiring;	/* removed, still closing */
 	struct classify_set *classify;	/* complaint classifiers of conf */
+	char		*state_dir;	/* the database's directory */
 	uint64_t	 rng;
 	int		 stopping;
 	void		(*stopped)(void *);
@@ -761,6 +762,7 @@ account_new(struct poller *p, const struct conf_account *ca, char **errstr)
 	env.secret = a->secret;
 	env.http = p->http;
 	env.loop = p->loop;
+	env.state_dir = p->state_dir;
 	if ((a->conn = a->def->new(&env, errstr)) == NULL) {
 		account_free(a);
 		return NULL;
@@ -927,6 +929,19 @@ accounts_new(struct poller *p, const struct conf *conf,
 	return NULL;
 }
 
+/* The directory of the database: "." for a bare file name. */
+static char *
+state_dir_of(const char *database)
+{
+	const char *slash = database != NULL ? strrchr(database, '/') : NULL;
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == database)
+		return xstrdup("/");
+	return xstrndup(database, (size_t)(slash - database));
+}
+
 struct poller *
 poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
     struct http *http, const struct poller_hooks *hooks, char **errstr)
@@ -943,6 +958,7 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 		p->hooks = *hooks;
 	p->rng = uv_hrtime() | 1;
 	p->classify = classify_set_new(conf);
+	p->state_dir = state_dir_of(conf->database);
 	if ((p->accounts = accounts_new(p, conf, NULL, errstr)) == NULL) {
 		p->accounts = xcalloc(1, sizeof *p->accounts);
 		return p;	/* the caller stops and frees it */
@@ -1122,6 +1138,7 @@ poller_free(struct poller *p)
 		account_free(p->accounts[i]);
 	free(p->accounts);
 	classify_set_free(p->classify);
+	free(p->state_dir);
 	free(p);
 }
 

@@ -1159,7 +1159,7 @@ START_TEST(test_example_documents_every_key)
 		ck_assert_msg(line != NULL, "key %s not in the example",
 		    ki.name);
 	}
-	ck_assert_uint_eq(i, 29);
+	ck_assert_uint_eq(i, 35);
 	ck_assert_int_eq(conf_key_info(i, &ki), -1);
 
 	/* Uncomment "#key = value" lines: still valid. */
