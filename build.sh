@@ -3,7 +3,8 @@
 # Set up, build and run replywatch on Debian 12 from a fresh checkout:
 #   ./build.sh demo    install what is missing, build, run the demo
 #   ./build.sh check   install what is missing, build, run every test
-#                      (then again built with AddressSanitizer and UBSan)
+#                      (the unit tests also under valgrind, then all again
+#                      built with AddressSanitizer and UBSan)
 #   ./build.sh         install what is missing and build
 # The build goes to _build/ (the sanitizer build to _build-sanitize/).
 set -eu
@@ -13,7 +14,7 @@ top=$PWD
 PACKAGES="gcc make autoconf automake pkg-config tzdata python3 time
  libuv1-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libinih-dev
  libunistring-dev check libsubunit-dev mandoc
- postgresql redis-server openssl libsystemd-dev prometheus curl"
+ postgresql redis-server openssl libsystemd-dev prometheus curl valgrind"
 
 SAN_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 
@@ -63,11 +64,14 @@ demo)
 check)
 	rc=0
 	make -C _build -j"$(nproc)" check || { rc=1; cat _build/test-suite.log; }
+	make -C _build -j"$(nproc)" check-valgrind ||
+	    { rc=1; cat _build/test-suite-valgrind.log; }
 	build _build-sanitize --enable-werror CFLAGS="$SAN_CFLAGS" \
 	    LDFLAGS="-fsanitize=address,undefined" >/dev/null
 	make -C _build-sanitize -j"$(nproc)" check ||
 	    { rc=1; cat _build-sanitize/test-suite.log; }
-	summary _build/test-suite.log _build-sanitize/test-suite.log
+	summary _build/test-suite.log _build/test-suite-valgrind.log \
+	    _build-sanitize/test-suite.log
 	exit "$rc"
 	;;
 "")
