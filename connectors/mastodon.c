@@ -37,7 +37,8 @@
 #define MAX_PAGES	100		/* per poll; the next poll goes on */
 #define NOTIF_LIMIT	80		/* the server's maximum */
 #define STATUS_LIMIT	40
-#define ROOTS		4096		/* cached thread roots; a power of 2 */
+#define ROOTS		4096		/* cached thread roots at most; a power of 2 */
+#define ROOTS_MIN	64		/* at first; doubled when half full */
 #define DAY_MS		(INT64_C(24) * 3600 * 1000)
 #define Y2000_MS	INT64_C(946684800000)	/* 2000-01-01T00:00:00Z */
 
@@ -62,7 +63,8 @@ struct mastodon {
 	const char	*headers[3];
 	char		*brand_id;	/* from verify_credentials */
 	char		*brand_acct;
-	struct root	*roots;		/* ROOTS slots, direct-mapped */
+	struct root	*roots;		/* nroots slots, direct-mapped */
+	size_t		 nroots, used;
 };
 
 /* A status of a page, checked; strings borrowed from the page. */
@@ -134,19 +136,23 @@ id_cmp(const char *a, const char *b)
 /* ---- the cache of thread roots ------------------------------------------ */
 
 static struct root *
-root_slot(struct mastodon *ms, const char *id)
+root_slot(struct root *roots, size_t n, const char *id)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a */
 
 	for (; *id != '\0'; id++)
 		h = (h ^ (unsigned char)*id) * 16777619u;
-	return &ms->roots[h & (ROOTS - 1)];
+	return &roots[h & (n - 1)];
 }
 
 static const char *
 root_get(struct mastodon *ms, const char *id)
 {
-	struct root *r = root_slot(ms, id);
+	struct root *r;
+
+	if (ms->roots == NULL)
+		return NULL;
+	r = root_slot(ms->roots, ms->nroots, id);
 
 	if (r->id != NULL && strcmp(r->id, id) == 0)
 		return r->root;
@@ -157,7 +163,29 @@ root_get(struct mastodon *ms, const char *id)
 static void
 root_put(struct mastodon *ms, const char *id, const char *root)
 {
-	struct root *r = root_slot(ms, id);
+	struct root *r, *old = ms->roots, *o;
+	size_t i, nold = ms->nroots;
+
+	/* the cache grows with the account's traffic, up to ROOTS slots */
+	if (old == NULL || (ms->used >= nold / 2 && nold < ROOTS)) {
+		ms->nroots = old == NULL ? ROOTS_MIN : nold * 2;
+		ms->roots = xcalloc(ms->nroots, sizeof *ms->roots);
+		ms->used = 0;
+		for (i = 0; i < nold; i++) {
+			if (old[i].id == NULL)
+				continue;
+			o = root_slot(ms->roots, ms->nroots, old[i].id);
+			if (o->id == NULL)
+				ms->used++;
+			free(o->id);
+			free(o->root);
+			*o = old[i];
+		}
+		free(old);
+	}
+	r = root_slot(ms->roots, ms->nroots, id);
+	if (r->id == NULL)
+		ms->used++;
 
 	if (r->id != NULL && strcmp(r->id, id) == 0 &&
 	    strcmp(r->root, root) == 0)
@@ -1151,7 +1179,6 @@ mastodon_new(const struct connector_env *env, char **errstr)
 	ms->headers[0] = ms->auth;
 	ms->headers[1] = "Accept: application/json";
 	ms->headers[2] = NULL;
-	ms->roots = xcalloc(ROOTS, sizeof *ms->roots);
 	return ms;
 }
 
@@ -1163,7 +1190,7 @@ mastodon_free(void *self)
 
 	if (ms == NULL)
 		return;
-	for (i = 0; i < ROOTS; i++) {
+	for (i = 0; i < ms->nroots; i++) {
 		free(ms->roots[i].id);
 		free(ms->roots[i].root);
 	}

@@ -9,11 +9,17 @@
 extern const struct connector_def connector_mastodon;
 extern const struct connector_def connector_bluesky;
 extern const struct connector_def connector_exec;
+extern const struct connector_def connector_facebook, connector_instagram;
+extern const struct connector_def connector_linkedin;
+extern const struct connector_def connector_x;
 
 static const struct connector_def *const connectors[] = {
 	&connector_mastodon,
 	&connector_bluesky,
 	&connector_exec,
+	&connector_facebook, &connector_instagram,
+	&connector_linkedin,
+	&connector_x,
 };
 
 const struct connector_def *

@@ -58,7 +58,10 @@ struct http_call {
 	struct http	*h;
 	CURL		*easy;
 	struct curl_slist *reqheaders;
-	char		*body;		/* POST body, our copy */
+	char		*body;		/* POST body or message, our copy */
+	int		 smtp;		/* a mail submission (http_start_smtp) */
+	struct curl_slist *rcpt;	/* SMTP recipients */
+	size_t		 body_len, body_off;	/* SMTP upload */
 	http_done_fn	*done;
 	void		*arg;
 	struct http_call *prev, *next;
@@ -237,6 +240,47 @@ header_cb(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* SMTP: the server's reply lines come here; the last one is kept as the
+ * response's body (CRLF stripped, at most HTTP_MAX_REPLY bytes), except
+ * the answer to QUIT, which libcurl sends after a refusal too. */
+#define HTTP_MAX_REPLY	512
+static size_t
+smtp_reply_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_call *c = arg;
+	size_t len = size * n, keep = len;
+
+	if (len >= 4 && memcmp(data, "221", 3) == 0 &&
+	    (data[3] == ' ' || data[3] == '-'))
+		return len;
+	while (keep > 0 && (data[keep - 1] == '\r' || data[keep - 1] == '\n'))
+		keep--;
+	if (keep > HTTP_MAX_REPLY)
+		keep = HTTP_MAX_REPLY;
+	if (c->cap < HTTP_MAX_REPLY + 1) {
+		c->buf = xreallocarray(c->buf, HTTP_MAX_REPLY + 1, 1);
+		c->cap = HTTP_MAX_REPLY + 1;
+	}
+	memcpy(c->buf, data, keep);
+	c->buf[keep] = '\0';
+	c->len = keep;
+	return len;
+}
+
+/* SMTP: the message, read by libcurl for DATA. */
+static size_t
+smtp_read_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct http_call *c = arg;
+	size_t len = size * n;
+
+	if (len > c->body_len - c->body_off)
+		len = c->body_len - c->body_off;
+	memcpy(buf, c->body + c->body_off, len);
+	c->body_off += len;
+	return len;
+}
+
 static void
 call_unlink(struct http_call *c)
 {
@@ -257,6 +301,7 @@ call_free(struct http_call *c)
 	curl_multi_remove_handle(c->h->multi, c->easy);
 	curl_easy_cleanup(c->easy);
 	curl_slist_free_all(c->reqheaders);
+	curl_slist_free_all(c->rcpt);
 	headers_clear(c);
 	free(c->body);
 	free(c->buf);
@@ -287,6 +332,9 @@ classify(CURLcode rc, const struct http_call *c)
 	case CURLE_FILESIZE_EXCEEDED:
 		/* refused from its Content-Length, before any byte */
 		return HTTP_E_TOO_LARGE;
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_LOGIN_DENIED:
+		return c->smtp ? HTTP_E_REFUSED : HTTP_E_NETWORK;
 	default:
 		return HTTP_E_NETWORK;
 	}
@@ -301,10 +349,16 @@ finish(struct http_call *c, CURLcode rc)
 
 	memset(&r, 0, sizeof r);
 	r.error = classify(rc, c);
-	if (r.error == HTTP_OK)
+	if (r.error == HTTP_OK || c->smtp)
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	r.status = status;
-	if (r.error == HTTP_E_TOO_LARGE)
+	if (c->smtp && rc == CURLE_USE_SSL_FAILED && status < 400)
+		snprintf(why, sizeof why, "STARTTLS is required, but the "
+		    "server does not offer it");
+	else if (c->smtp && rc == CURLE_LOGIN_DENIED && status < 400)
+		snprintf(why, sizeof why, "the server offers no "
+		    "authentication mechanism that libcurl supports");
+	else if (r.error == HTTP_E_TOO_LARGE)
 		snprintf(why, sizeof why, "the response is larger than %zu "
 		    "bytes", c->h->opt.max_body);
 	else if (r.error != HTTP_OK)
@@ -457,6 +511,31 @@ easy_new(struct http *h, struct http_call *c, const struct http_request *rq)
 	return e;
 }
 
+/* The call joins the multi handle and the list of running calls; on
+ * failure it is freed. */
+static struct http_call *
+call_add(struct http *h, struct http_call *c, char **errstr)
+{
+	CURLMcode mc;
+
+	c->started_ms = timefmt_now();
+	if ((mc = curl_multi_add_handle(h->multi, c->easy)) != CURLM_OK) {
+		xasprintf(errstr, "http: %s", curl_multi_strerror(mc));
+		curl_easy_cleanup(c->easy);
+		curl_slist_free_all(c->reqheaders);
+		curl_slist_free_all(c->rcpt);
+		free(c->body);
+		free(c);
+		return NULL;
+	}
+	c->next = h->calls;
+	if (h->calls != NULL)
+		h->calls->prev = c;
+	h->calls = c;
+	h->ncalls++;
+	return c;
+}
+
 struct http_call *
 http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
     void *arg, char **errstr)
@@ -464,7 +543,6 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
 	struct http_call *c;
 	struct curl_slist *l;
 	size_t i;
-	CURLMcode mc;
 
 	c = xcalloc(1, sizeof *c);
 	c->h = h;
@@ -489,21 +567,83 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
 		free(c);
 		return NULL;
 	}
-	c->started_ms = timefmt_now();
-	if ((mc = curl_multi_add_handle(h->multi, c->easy)) != CURLM_OK) {
-		xasprintf(errstr, "http: %s", curl_multi_strerror(mc));
-		curl_easy_cleanup(c->easy);
-		curl_slist_free_all(c->reqheaders);
+	return call_add(h, c, errstr);
+}
+
+/* ---- mail submission ---------------------------------------------------- */
+
+static CURL *
+easy_new_smtp(struct http *h, struct http_call *c,
+    const struct smtp_request *rq)
+{
+	CURL *e;
+
+	if ((e = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_URL, rq->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, smtp_reply_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, smtp_read_cb);
+	curl_easy_setopt(e, CURLOPT_READDATA, c);
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->body_len);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(e, CURLOPT_USE_SSL, rq->require_tls ?
+	    (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (rq->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+	else if (h->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    h->opt.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ?
+	    rq->timeout_ms : h->opt.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_MAIL_FROM, rq->mail_from);
+	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, c->rcpt);
+	if (rq->username != NULL) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, rq->username);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, rq->password != NULL ?
+		    rq->password : "");
+	}
+	return e;
+}
+
+struct http_call *
+http_start_smtp(struct http *h, const struct smtp_request *rq,
+    http_done_fn *done, void *arg, char **errstr)
+{
+	struct http_call *c;
+	struct curl_slist *l;
+	size_t i;
+
+	c = xcalloc(1, sizeof *c);
+	c->h = h;
+	c->done = done;
+	c->arg = arg;
+	c->smtp = 1;
+	for (i = 0; rq->rcpt != NULL && rq->rcpt[i] != NULL; i++) {
+		if ((l = curl_slist_append(c->rcpt, rq->rcpt[i])) == NULL)
+			fatal("out of memory");
+		c->rcpt = l;
+	}
+	c->body = xmalloc(rq->message_len + 1);
+	memcpy(c->body, rq->message, rq->message_len);
+	c->body[rq->message_len] = '\0';
+	c->body_len = rq->message_len;
+	if (c->rcpt == NULL || (c->easy = easy_new_smtp(h, c, rq)) == NULL) {
+		xasprintf(errstr, c->rcpt == NULL ? "smtp: no recipient" :
+		    "smtp: cannot create a libcurl handle");
+		curl_slist_free_all(c->rcpt);
 		free(c->body);
 		free(c);
 		return NULL;
 	}
-	c->next = h->calls;
-	if (h->calls != NULL)
-		h->calls->prev = c;
-	h->calls = c;
-	h->ncalls++;
-	return c;
+	return call_add(h, c, errstr);
 }
 
 void

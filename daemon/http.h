@@ -38,6 +38,8 @@ enum http_error {
 	HTTP_E_TLS,		/* TLS handshake or certificate refused */
 	HTTP_E_TOO_LARGE,	/* body over max_body */
 	HTTP_E_NETWORK,		/* reset, truncated transfer, anything else */
+	HTTP_E_REFUSED,		/* SMTP: STARTTLS required but not offered,
+				   or AUTH refused or impossible */
 };
 
 struct http_header {
@@ -48,8 +50,11 @@ struct http_header {
 struct http_response {
 	enum http_error	 error;
 	const char	*errstr;	/* what went wrong (error != HTTP_OK) */
-	long		 status;	/* HTTP status; 0 when error != HTTP_OK */
-	const char	*body;		/* NUL-terminated; never NULL */
+	long		 status;	/* HTTP status; 0 when error != HTTP_OK.
+					   SMTP: the last reply code, also when
+					   error is set (0: none) */
+	const char	*body;		/* NUL-terminated; never NULL. SMTP:
+					   the server's last reply line */
 	size_t		 len;
 	const struct http_header *headers;	/* of the final response */
 	size_t		 nheaders;
@@ -79,6 +84,30 @@ void	 http_free(struct http *);
 /* Start a request. NULL only if libcurl refuses it (errstr set). */
 struct http_call *http_start(struct http *, const struct http_request *,
 	    http_done_fn *, void *arg, char **errstr);
+/*
+ * Mail submission on the same multi handle: the message as given (CRLF
+ * lines; libcurl dot-stuffs it and adds the final ".") to every recipient,
+ * all of which must be accepted. url is smtp://host[:port][/EHLO-NAME] or
+ * smtps://…; with require_tls an smtp:// session must switch to TLS with
+ * STARTTLS (else HTTP_E_REFUSED). The response's status and body are the
+ * last SMTP reply.
+ */
+struct smtp_request {
+	const char	*url;
+	const char	*mail_from;	/* envelope sender, a bare address */
+	const char *const *rcpt;	/* bare addresses, NULL-terminated */
+	const char	*message;
+	size_t		 message_len;
+	const char	*username;	/* NULL: no AUTH */
+	const char	*password;
+	int		 require_tls;
+	long		 timeout_ms;	/* 0: the client's default */
+	const char	*ca_file;	/* NULL: the client's */
+};
+
+struct http_call *http_start_smtp(struct http *, const struct smtp_request *,
+	    http_done_fn *, void *arg, char **errstr);
+
 /* Stop a call that has not completed; its callback will not be called. */
 void	 http_cancel(struct http_call *);
 /* Calls running now. */

@@ -140,6 +140,10 @@ check_classifier(const struct conf *conf, const struct conf_account *a,
 	char *err = NULL;
 
 	classify_options_from_policy(&o, &a->policy);
+	/* the built-in rules alone always load: only a model or cues of the
+	 * account's own can be refused */
+	if (o.model_path == NULL && o.cues == NULL)
+		return;
 	if ((c = classify_new(&o, &err)) != NULL) {
 		classify_free(c);
 		return;
@@ -149,10 +153,24 @@ check_classifier(const struct conf *conf, const struct conf_account *a,
 	free(err);
 }
 
+/* "mastodon, bluesky, …": the registry's names. */
+static void
+connector_names(char *buf, size_t len)
+{
+	const struct connector_def *c;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; (c = connector_at(i)) != NULL && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+		    i > 0 ? ", " : "", c->name);
+}
+
 size_t
 poller_check_account(const struct conf *conf, const struct conf_account *a,
     struct conf_errors *errs)
 {
+	char names[256];
 	const struct connector_def *def;
 	struct connector_env env;
 	const char *why, *file;
@@ -161,15 +179,16 @@ poller_check_account(const struct conf *conf, const struct conf_account *a,
 	void *conn;
 
 	if (a->connector == NULL) {
+		connector_names(names, sizeof names);
 		conf_errors_add(errs, conf->path, a->line, "account \"%s\": "
-		    "connector = is required (mastodon, bluesky, exec)",
-		    a->name);
+		    "connector = is required (%s)", a->name, names);
 		return errs->n - before;
 	}
 	if ((def = connector_find(a->connector)) == NULL) {
+		connector_names(names, sizeof names);
 		conf_errors_add(errs, conf->path, key_line(a, "connector"),
-		    "account \"%s\": unknown connector \"%s\"", a->name,
-		    a->connector);
+		    "account \"%s\": unknown connector \"%s\" (known: %s)",
+		    a->name, a->connector, names);
 		return errs->n - before;
 	}
 	if (a->url == NULL && def->default_url == NULL && !def->url_optional)
@@ -573,16 +592,39 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 	struct poller *p = s->acc->p;
 	struct poll_result r = *res;
 	struct store_stream ss;
-	char *err = NULL;
-	int64_t now = timefmt_now(), delay;
-	int ok;
+	char *err = NULL, *old_error = NULL;
+	int64_t now = timefmt_now(), delay = -1, old_failures = 0;
+	int ok, saved = 0;
 
 	s->job = NULL;
 	if (r.rl.limit >= 0 || r.rl.remaining >= 0 || r.rl.reset_ms >= 0)
 		s->rl = r.rl;
-	if (r.status == POLL_OK && commit(j, r.cursor, &err) == -1) {
-		r.status = j->spoiled ? POLL_BAD_DATA : POLL_RETRY;
-		r.error = err;
+	if (r.status == POLL_OK) {
+		/* the state after a success is stored in the poll's own
+		 * transaction: one commit per poll, not two */
+		struct stream_rt before = *s;
+
+		delay = next_delay(s, &r, now);
+		old_failures = s->failures;
+		old_error = s->last_error;
+		s->last_poll_ms = s->last_ok_ms = now;
+		s->failures = 0;
+		s->last_error = NULL;
+		s->next_poll_ms = now + delay;
+		s->backoff_until_ms = -1;
+		if (commit(j, r.cursor, &err) == -1) {
+			s->last_poll_ms = before.last_poll_ms;
+			s->last_ok_ms = before.last_ok_ms;
+			s->failures = before.failures;
+			s->last_error = before.last_error;
+			s->next_poll_ms = before.next_poll_ms;
+			s->backoff_until_ms = before.backoff_until_ms;
+			old_error = NULL;
+			delay = -1;
+			r.status = j->spoiled ? POLL_BAD_DATA : POLL_RETRY;
+			r.error = err;
+		} else
+			saved = 1;
 	}
 	if (r.status == POLL_CANCELLED) {
 		job_free(j);
@@ -601,27 +643,28 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 	if (r.status == POLL_RATE_LIMITED || (r.retry_at_ms > now && ok))
 		s->rate_limited++;
 	if (ok) {
-		if (s->failures > 0)
+		if (old_failures > 0)
 			log_notice("account %s: %s: polling works again after "
 			    "%lld failures", s->acc->conf->name, s->name,
-			    (long long)s->failures);
-		s->failures = 0;
-		s->last_ok_ms = now;
-		free(s->last_error);
-		s->last_error = NULL;
+			    (long long)old_failures);
+		free(old_error);
 		log_debug("account %s: %s: %zu new messages",
 		    s->acc->conf->name, s->name, j->added);
 	} else
 		note_failure(s, &r, now);
-	delay = next_delay(s, &r, now);
-	s->next_poll_ms = now + delay;
-	s->backoff_until_ms = ok ? -1 : now + delay;
+	if (!saved) {
+		delay = next_delay(s, &r, now);
+		s->next_poll_ms = now + delay;
+		s->backoff_until_ms = ok ? -1 : now + delay;
+	}
 	free(err);
 	err = NULL;
-	stream_state(s, &ss);
-	if (store_stream_save(p->store, &ss, &err) == -1) {
-		log_err("account %s: %s", s->acc->conf->name, err);
-		free(err);
+	if (!saved) {
+		stream_state(s, &ss);
+		if (store_stream_save(p->store, &ss, &err) == -1) {
+			log_err("account %s: %s", s->acc->conf->name, err);
+			free(err);
+		}
 	}
 	job_free(j);
 	if (p->hooks.polled != NULL)
@@ -1016,6 +1059,12 @@ same_account(const struct account_rt *a, const struct conf_account *ca)
 	    !same_str(o->handle, ca->handle) ||
 	    !same_str(o->chat_proxy, ca->chat_proxy) ||
 	    !same_str(o->ca_file, ca->ca_file) ||
+	    !same_str(o->platform_id, ca->platform_id) ||
+	    !same_str(o->page_id, ca->page_id) ||
+	    !same_str(o->api_version, ca->api_version) ||
+	    !same_str(o->client_id, ca->client_id) ||
+	    !same_str(o->client_secret_file, ca->client_secret_file) ||
+	    !same_str(o->refresh_token_file, ca->refresh_token_file) ||
 	    o->backfill_ms != ca->backfill_ms)
 		return 0;
 	if (!a->def->needs_secret)

@@ -33,7 +33,7 @@ mandoc -Tascii "$cpage" | col -b >"$TMP/cpage.txt"
 for k in $(sed -n 's/^#\{0,1\}\([a-z_]*\) = .*/\1/p' "$top_srcdir/etc/replywatch.conf.example" | sort -u); do
 	check "key $k is in replywatch.conf(5)" grep -q "^     $k " "$TMP/cpage.txt"
 done
-for c in mastodon bluesky exec; do
+for c in mastodon bluesky x facebook instagram linkedin exec; do
 	check "connector $c is documented" grep -q "^   $c" "$TMP/dpage.txt"
 done
 finish
