@@ -35,6 +35,15 @@
 #define HTTP_MAX_HEADERS	200
 #define HTTP_MAX_HEADER_BYTES	(64u << 10)
 
+/* The calls to one origin: at most max_host_connections are libcurl's,
+ * the others wait here in order and cost no libcurl handle. */
+struct http_host {
+	struct http_host *next;
+	char		*origin;	/* scheme://authority of the URLs */
+	size_t		 active;
+	struct http_call *qhead, *qtail;
+};
+
 struct http {
 	uv_loop_t	*loop;
 	CURLM		*multi;
@@ -43,8 +52,10 @@ struct http {
 	struct http_options opt;
 	char		*ca_file;
 	char		*user_agent;
-	struct http_call *calls;	/* running, doubly linked */
+	struct http_call *calls;	/* running or queued, doubly linked */
 	size_t		 ncalls;
+	struct http_host *hosts;
+	int		 closing;
 	int		 draining;
 };
 
@@ -65,6 +76,12 @@ struct http_call {
 	http_done_fn	*done;
 	void		*arg;
 	struct http_call *prev, *next;
+	/* the request, kept until libcurl gets it */
+	struct http_host *host;		/* NULL for mail */
+	struct http_call *qnext;	/* waiting behind host->active */
+	int		 queued;
+	char		*url, *method, *ca_file;
+	long		 timeout_ms;
 	/* the response */
 	char		*buf;
 	size_t		 len, cap;
@@ -293,19 +310,46 @@ call_unlink(struct http_call *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	h->ncalls--;
+	if (c->queued) {
+		struct http_call **pp = &c->host->qhead, *last = NULL;
+
+		while (*pp != c) {
+			last = *pp;
+			pp = &(*pp)->qnext;
+		}
+		*pp = c->qnext;
+		if (c->host->qtail == c)
+			c->host->qtail = last;
+		c->queued = 0;
+	}
 }
+
+static void host_next(struct http *, struct http_host *);
 
 static void
 call_free(struct http_call *c)
 {
-	curl_multi_remove_handle(c->h->multi, c->easy);
-	curl_easy_cleanup(c->easy);
+	struct http_host *host = c->host;
+	struct http *h = c->h;
+
+	if (c->easy != NULL) {
+		curl_multi_remove_handle(h->multi, c->easy);
+		curl_easy_cleanup(c->easy);
+		if (host != NULL)
+			host->active--;
+	}
 	curl_slist_free_all(c->reqheaders);
 	curl_slist_free_all(c->rcpt);
 	headers_clear(c);
 	free(c->body);
 	free(c->buf);
+	free(c->url);
+	free(c->method);
+	free(c->ca_file);
 	free(c);
+	/* a place is free: the next call waiting for this host */
+	if (host != NULL && !h->closing)
+		host_next(h, host);
 }
 
 static enum http_error
@@ -453,10 +497,18 @@ on_http_closed(uv_handle_t *hd)
 void
 http_free(struct http *h)
 {
+	struct http_host *host;
+
 	if (h == NULL)
 		return;
+	h->closing = 1;
 	while (h->calls != NULL)
 		http_cancel(h->calls);
+	while ((host = h->hosts) != NULL) {
+		h->hosts = host->next;
+		free(host->origin);
+		free(host);
+	}
 	/* closes the cached connections: socket_cb closes their polls */
 	curl_multi_cleanup(h->multi);
 	free(h->ca_file);
@@ -467,13 +519,13 @@ http_free(struct http *h)
 }
 
 static CURL *
-easy_new(struct http *h, struct http_call *c, const struct http_request *rq)
+easy_new(struct http *h, struct http_call *c)
 {
 	CURL *e;
 
 	if ((e = curl_easy_init()) == NULL)
 		return NULL;
-	curl_easy_setopt(e, CURLOPT_URL, rq->url);
+	curl_easy_setopt(e, CURLOPT_URL, c->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -485,27 +537,24 @@ easy_new(struct http *h, struct http_call *c, const struct http_request *rq)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (rq->ca_file != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, rq->ca_file);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	else if (h->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    h->opt.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ?
-	    rq->timeout_ms : h->opt.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms > 0 ?
+	    c->timeout_ms : h->opt.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)h->opt.max_body);
-	if (rq->method != NULL && strcmp(rq->method, "GET") != 0)
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, rq->method);
-	if (rq->body != NULL) {
-		c->body = xmalloc(rq->body_len + 1);
-		memcpy(c->body, rq->body, rq->body_len);
-		c->body[rq->body_len] = '\0';
+	if (c->method != NULL && strcmp(c->method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
+	if (c->body != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)rq->body_len);
+		    (curl_off_t)c->body_len);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->reqheaders);
 	return e;
@@ -536,6 +585,77 @@ call_add(struct http *h, struct http_call *c, char **errstr)
 	return c;
 }
 
+/* The origin of a URL: scheme://authority. */
+static struct http_host *
+host_of(struct http *h, const char *url)
+{
+	struct http_host *host;
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	p = p != NULL ? p + 3 : url;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	for (host = h->hosts; host != NULL; host = host->next) {
+		if (strlen(host->origin) == n &&
+		    strncmp(host->origin, url, n) == 0)
+			return host;
+	}
+	host = xcalloc(1, sizeof *host);
+	host->origin = xstrndup(url, n);
+	host->next = h->hosts;
+	h->hosts = host;
+	return host;
+}
+
+/* Hand a call to libcurl: 0, or -1 with *errstr (the call is unchanged). */
+static int
+call_launch(struct http *h, struct http_call *c, char **errstr)
+{
+	CURLMcode mc;
+
+	if ((c->easy = easy_new(h, c)) == NULL) {
+		xasprintf(errstr, "http: cannot create a libcurl handle");
+		return -1;
+	}
+	c->started_ms = timefmt_now();
+	if ((mc = curl_multi_add_handle(h->multi, c->easy)) != CURLM_OK) {
+		xasprintf(errstr, "http: %s", curl_multi_strerror(mc));
+		curl_easy_cleanup(c->easy);
+		c->easy = NULL;
+		return -1;
+	}
+	c->host->active++;
+	return 0;
+}
+
+/* A place to host is free: start the calls waiting for it. */
+static void
+host_next(struct http *h, struct http_host *host)
+{
+	struct http_response r;
+	struct http_call *c;
+	char *err = NULL;
+
+	while (host->active < (size_t)h->opt.max_host_connections &&
+	    (c = host->qhead) != NULL) {
+		host->qhead = c->qnext;
+		if (host->qhead == NULL)
+			host->qtail = NULL;
+		c->queued = 0;
+		if (call_launch(h, c, &err) == 0)
+			continue;
+		memset(&r, 0, sizeof r);
+		r.error = HTTP_E_NETWORK;
+		r.errstr = err;
+		r.body = "";
+		call_unlink(c);
+		c->done(&r, c->arg);
+		free(err);
+		err = NULL;
+		call_free(c);
+	}
+}
+
 struct http_call *
 http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
     void *arg, char **errstr)
@@ -559,15 +679,36 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
 		if ((l = curl_slist_append(c->reqheaders, "Expect:")) == NULL)
 			fatal("out of memory");
 		c->reqheaders = l;
+		c->body = xmalloc(rq->body_len + 1);
+		memcpy(c->body, rq->body, rq->body_len);
+		c->body[rq->body_len] = '\0';
+		c->body_len = rq->body_len;
 	}
-	if ((c->easy = easy_new(h, c, rq)) == NULL) {
-		xasprintf(errstr, "http: cannot create a libcurl handle");
-		curl_slist_free_all(c->reqheaders);
-		free(c->body);
-		free(c);
-		return NULL;
+	c->url = xstrdup(rq->url);
+	c->method = xstrdup_or_null(rq->method);
+	c->ca_file = xstrdup_or_null(rq->ca_file);
+	c->timeout_ms = rq->timeout_ms;
+	c->host = host_of(h, rq->url);
+	if (c->host->active < (size_t)h->opt.max_host_connections) {
+		if (call_launch(h, c, errstr) == -1) {
+			c->host = NULL;
+			call_free(c);
+			return NULL;
+		}
+	} else {
+		c->queued = 1;
+		if (c->host->qtail != NULL)
+			c->host->qtail->qnext = c;
+		else
+			c->host->qhead = c;
+		c->host->qtail = c;
 	}
-	return call_add(h, c, errstr);
+	c->next = h->calls;
+	if (h->calls != NULL)
+		h->calls->prev = c;
+	h->calls = c;
+	h->ncalls++;
+	return c;
 }
 
 /* ---- mail submission ---------------------------------------------------- */

@@ -11,7 +11,8 @@
  * The daemon's HTTP client: one libcurl multi handle driven by the libuv
  * loop (uv_poll per socket, one uv_timer). Connections are kept and reused
  * across requests; at most max_host_connections run to one host at a time,
- * further requests wait in libcurl's queue. Every request has a connect
+ * further requests wait in the client's own queue, without a libcurl
+ * handle. Every request has a connect
  * and a total timeout, and a response body larger than max_body ends it.
  *
  * Only http.c includes curl/curl.h. Nothing here logs request headers:
