@@ -50,12 +50,21 @@
 #define FNV_OFFSET	UINT64_C(0xcbf29ce484222325)
 #define FNV_PRIME	UINT64_C(0x100000001b3)
 
+/* The weights are read at random: ask for them while hashing goes on. */
+#if defined(__GNUC__)
+#define PREFETCH(p)	__builtin_prefetch(p)
+#else
+#define PREFETCH(p)	((void)(p))
+#endif
+
 struct classify_model {
 	enum classify_lang lang;
 	unsigned	 bits, char_min, char_max;
 	float		 bias;
 	float		 dense[CLASSIFY_NDENSE];
 	float		*w;		/* 1 << bits */
+	size_t		 exact_n;	/* sums of up to this many of w are
+					   exact (model_exact) */
 };
 
 /* ---- features ----------------------------------------------------------- */
@@ -66,34 +75,79 @@ struct fvec {
 	size_t		 n, cap;
 };
 
-/* What features() does with each: add its weight, or keep its index. */
+/* Features of one token at most: itself, the pair, the n-grams. */
+#define TOKEN_FEATURES	(2 + (CTOK_MAX_WORD + 2) * MODEL_CHAR_MAX)
+#define SINK_CHUNK	(4 * TOKEN_FEATURES)
+
+/* What features() does with each: add its weight, or keep its index. The
+ * indices are gathered in chunks, so that hashing does not wait for the
+ * sum. */
 struct sink {
 	const float	*w;
+	size_t		 exact_n;
 	double		 dot;
 	struct fvec	*out;
-	size_t		 n;
-	unsigned	 shift;		/* 64 - bits */
+	size_t		 n;		/* features */
+	size_t		 nidx;
+	uint32_t	 idx[SINK_CHUNK];
 };
 
-static inline void
-emit(struct sink *k, uint64_t h)
+/*
+ * dot plus the weights of n features, as if added one by one in their
+ * order. If no partial sum can round (exact), the order makes no
+ * difference: four sums go on side by side, and the additions do not
+ * wait for each other.
+ */
+static double
+sum_weights(const float *w, const uint32_t *idx, size_t n, double dot,
+    int exact)
 {
-	uint32_t i;
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t j;
 
+	if (!exact) {
+		for (j = 0; j < n; j++)
+			dot += w[idx[j]];
+		return dot;
+	}
+	for (j = 0; j + 4 <= n; j += 4) {
+		s0 += w[idx[j]];
+		s1 += w[idx[j + 1]];
+		s2 += w[idx[j + 2]];
+		s3 += w[idx[j + 3]];
+	}
+	for (; j < n; j++)
+		s0 += w[idx[j]];
+	return dot + ((s0 + s1) + (s2 + s3));
+}
+
+static void
+sink_flush(struct sink *k)
+{
+	struct fvec *v = k->out;
+
+	if (k->w != NULL)
+		k->dot = sum_weights(k->w, k->idx, k->nidx, k->dot,
+		    k->n + k->nidx <= k->exact_n);
+	if (v != NULL) {
+		while (v->cap - v->n < k->nidx) {
+			v->cap = v->cap == 0 ? 256 : v->cap * 2;
+			v->idx = xreallocarray(v->idx, v->cap, sizeof *v->idx);
+		}
+		memcpy(v->idx + v->n, k->idx, k->nidx * sizeof *k->idx);
+		v->n += k->nidx;
+	}
+	k->n += k->nidx;
+	k->nidx = 0;
+}
+
+/* The weight index of a feature's hash. */
+static inline uint32_t
+bucket(uint64_t h, unsigned shift)
+{
 	h ^= h >> 29;
 	h *= UINT64_C(0xbf58476d1ce4e5b9);
-	i = (uint32_t)(h >> k->shift);
-	k->n++;
-	if (k->w != NULL)
-		k->dot += k->w[i];
-	if (k->out != NULL) {
-		if (k->out->n == k->out->cap) {
-			k->out->cap = k->out->cap == 0 ? 256 : k->out->cap * 2;
-			k->out->idx = xreallocarray(k->out->idx, k->out->cap,
-			    sizeof *k->out->idx);
-		}
-		k->out->idx[k->out->n++] = i;
-	}
+	return (uint32_t)(h >> shift);
 }
 
 static inline uint64_t
@@ -108,27 +162,55 @@ fnv(uint64_t h, const char *s, size_t n)
 	return h;
 }
 
-/* Character n-grams of "<" word ">". */
-static void
+/* Character n-grams of "<" word ">", into out; returns how many. */
+static size_t
 char_grams(const struct classify_model *m, const char *s, size_t len,
-    struct sink *k)
+    uint32_t *out)
 {
+	unsigned shift = 64 - m->bits;
 	unsigned char buf[CTOK_MAX_WORD + 2];
-	size_t n = len + 2, i, j;
+	size_t n = len + 2, i, j, first, end, nout = 0;
 	uint64_t h;
 
 	buf[0] = '<';
 	memcpy(buf + 1, s, len);
 	buf[len + 1] = '>';
+	if (m->char_min == 1 && m->char_max == 3) {
+		/* The default, unrolled: the 1-, 2- and 3-grams from i. */
+		for (i = 0; i + 3 <= n; i++) {
+			h = (SEED_CHAR ^ buf[i]) * FNV_PRIME;
+			out[nout++] = bucket(h, shift);
+			h = (h ^ buf[i + 1]) * FNV_PRIME;
+			out[nout++] = bucket(h, shift);
+			h = (h ^ buf[i + 2]) * FNV_PRIME;
+			out[nout++] = bucket(h, shift);
+			PREFETCH(&m->w[out[nout - 3]]);
+			PREFETCH(&m->w[out[nout - 2]]);
+			PREFETCH(&m->w[out[nout - 1]]);
+		}
+		h = (SEED_CHAR ^ buf[i]) * FNV_PRIME;
+		out[nout++] = bucket(h, shift);
+		h = (h ^ buf[i + 1]) * FNV_PRIME;
+		out[nout++] = bucket(h, shift);
+		out[nout++] = bucket((SEED_CHAR ^ buf[i + 1]) * FNV_PRIME,
+		    shift);
+		return nout;
+	}
 	for (i = 0; i < n; i++) {
+		/* The n-grams of char_min to char_max bytes from i. */
 		h = SEED_CHAR;
-		for (j = i; j < n && j - i < m->char_max; j++) {
-			h ^= buf[j];
-			h *= FNV_PRIME;
-			if (j - i + 1 >= m->char_min)
-				emit(k, h);
+		first = i + m->char_min - 1;
+		end = n - i > m->char_max ? i + m->char_max : n;
+		for (j = i; j < first && j < end; j++)
+			h = (h ^ buf[j]) * FNV_PRIME;
+		for (; j < end; j++) {
+			h = (h ^ buf[j]) * FNV_PRIME;
+			out[nout] = bucket(h, shift);
+			PREFETCH(&m->w[out[nout]]);
+			nout++;
 		}
 	}
+	return nout;
 }
 
 static void
@@ -137,19 +219,28 @@ features(const struct classify_model *m, const struct ctok_buf *b,
 {
 	const struct ctok *t;
 	const char *s;
+	unsigned shift = 64 - m->bits;
+	uint32_t *p;
 	size_t i;
 
-	k->shift = 64 - m->bits;
 	for (i = 0; i < b->n; i++) {
+		if (SINK_CHUNK - k->nidx < TOKEN_FEATURES)
+			sink_flush(k);
+		p = k->idx + k->nidx;
 		t = &b->t[i];
 		s = b->low + t->off;
-		emit(k, fnv(FNV_OFFSET ^ SEED_TOKEN, s, t->len));
-		if (i + 1 < b->n)
-			emit(k, fnv(FNV_OFFSET ^ SEED_PAIR, s,
-			    b->t[i + 1].off + b->t[i + 1].len - t->off));
+		*p = bucket(fnv(FNV_OFFSET ^ SEED_TOKEN, s, t->len), shift);
+		PREFETCH(&m->w[*p++]);
+		if (i + 1 < b->n) {
+			*p = bucket(fnv(FNV_OFFSET ^ SEED_PAIR, s,
+			    b->t[i + 1].off + b->t[i + 1].len - t->off), shift);
+			PREFETCH(&m->w[*p++]);
+		}
 		if (t->type == CTOK_WORD && m->char_max > 0)
-			char_grams(m, s, t->len, k);
+			p += char_grams(m, s, t->len, p);
+		k->nidx = (size_t)(p - k->idx);
 	}
+	sink_flush(k);
 }
 
 static double
@@ -167,8 +258,14 @@ double
 classify_model_logit(const struct classify_model *m, const struct ctok_buf *b,
     const double dense[CLASSIFY_NDENSE])
 {
-	struct sink k = { .w = m->w };
+	struct sink k;
 
+	k.w = m->w;
+	k.exact_n = m->exact_n;
+	k.dot = 0;
+	k.out = NULL;
+	k.n = 0;
+	k.nidx = 0;
 	features(m, b, &k);
 	if (k.n > 0)
 		k.dot /= sqrt((double)k.n);
@@ -179,6 +276,49 @@ enum classify_lang
 classify_model_lang(const struct classify_model *m)
 {
 	return m->lang;
+}
+
+/*
+ * How many weights can be added up in any order, all giving the sum that
+ * adding them one by one gives: every weight is a multiple of u, the unit
+ * in the last place of the smallest one but zero, so while the sum of
+ * their sizes stays below 2^53 u, no partial sum rounds. With a margin of
+ * 2: n * max <= 2^52 u. 0 if a weight is not finite.
+ */
+static void
+model_exact(struct classify_model *m)
+{
+	size_t i, nw = (size_t)1 << m->bits;
+	uint32_t bits, lo = UINT32_MAX, hi = 0, e;
+	double n;
+	float max;
+
+	for (i = 0; i < nw; i++) {
+		memcpy(&bits, &m->w[i], sizeof bits);
+		bits &= 0x7fffffff;		/* the size */
+		if (bits == 0)
+			continue;
+		if (bits >= 0x7f800000) {
+			m->exact_n = 0;
+			return;
+		}
+		if (bits < lo)
+			lo = bits;
+		if (bits > hi)
+			hi = bits;
+	}
+	if (hi == 0) {
+		m->exact_n = SIZE_MAX;
+		return;
+	}
+	/* A float with the exponent field e is a multiple of 2^(e - 150)
+	 * (1 - 150 below the normal range). */
+	e = lo >> 23;
+	if (e == 0)
+		e = 1;
+	memcpy(&max, &hi, sizeof max);
+	n = ldexp(1, 52 + (int)e - 150) / max;
+	m->exact_n = n >= 1e9 ? (size_t)1e9 : (size_t)n;
 }
 
 static struct classify_model *
@@ -296,14 +436,19 @@ train_prepare(const struct classify_model *m, struct classify *c,
 {
 	const struct ctok_buf *b;
 	struct tsample *ts = xcalloc(n, sizeof *ts);
-	struct sink k = { .out = all };
+	struct sink k;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		b = classify_scan(c, samples[i].text, samples[i].len, m->lang,
 		    ts[i].dense);
 		ts[i].first = all->n;
+		k.w = NULL;
+		k.exact_n = 0;
+		k.dot = 0;
+		k.out = all;
 		k.n = 0;
+		k.nidx = 0;
 		features(m, b, &k);
 		ts[i].n = k.n;
 		ts[i].norm = k.n > 0 ? 1 / sqrt((double)k.n) : 0;
@@ -364,6 +509,7 @@ classify_model_train(const struct classify_train_options *o,
 	free(ts);
 	free(all.idx);
 	free(tr.g);
+	model_exact(tr.m);
 	return tr.m;
 }
 
@@ -550,6 +696,7 @@ classify_model_read(const unsigned char *buf, size_t len, const char *name,
 	for (i = 0; i < nw; i++, p += 4)
 		if (get_weight(p, &m->w[i]) == -1)
 			goto bad;
+	model_exact(m);
 	return m;
 bad:
 	model_error(errstr, name, "invalid weight at byte %zu (not a finite "

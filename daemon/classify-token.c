@@ -31,11 +31,22 @@ ctok_clear(struct ctok_buf *b)
 	memset(b, 0, sizeof *b);
 }
 
-static int
+/* 1 for the ASCII letters and digits. */
+static const unsigned char ascii_alnum[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,	/* '0' */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* '@' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,	/* 'P' */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* '`' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,	/* 'p' */
+};
+
+static inline int
 is_ascii_alnum(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9');
+	return ascii_alnum[c];
 }
 
 static int
@@ -46,24 +57,40 @@ is_ascii_space(unsigned char c)
 
 /* One code point at s (n bytes left): its value in *uc, its length, or 0
  * for invalid UTF-8. */
-static size_t
+static inline size_t
 decode(const char *s, size_t n, ucs4_t *uc)
 {
+	unsigned char c0 = (unsigned char)s[0], c1;
 	int k;
 
-	if ((unsigned char)*s < 0x80) {
-		*uc = (unsigned char)*s;
+	if (c0 < 0x80) {
+		*uc = c0;
 		return 1;
+	}
+	/* Two bytes (Latin, Greek, Cyrillic...) without a call. */
+	if (c0 >= 0xc2 && c0 <= 0xdf && n >= 2 &&
+	    ((c1 = (unsigned char)s[1]) & 0xc0) == 0x80) {
+		*uc = (ucs4_t)(c0 & 0x1f) << 6 | (c1 & 0x3f);
+		return 2;
 	}
 	k = u8_mbtoucr(uc, (const uint8_t *)s, n);
 	return k > 0 ? (size_t)k : 0;
 }
 
-static int
+/* U+00C0..U+00FF (à, ä, ß...): all letters but × and ÷. */
+static inline int
+is_latin1_letter(ucs4_t uc)
+{
+	return uc >= 0xc0 && uc <= 0xff && uc != 0xd7 && uc != 0xf7;
+}
+
+static inline int
 is_letter(ucs4_t uc)
 {
 	if (uc < 0x80)
 		return is_ascii_alnum((unsigned char)uc);
+	if (is_latin1_letter(uc))
+		return 1;
 	return uc_is_alpha(uc) || uc_is_digit(uc) ||
 	    uc_is_general_category(uc, UC_CATEGORY_M);
 }
@@ -97,9 +124,17 @@ tok_begin(struct ctok_buf *b, enum ctok_type type)
 	return t;
 }
 
-static void
-tok_end(struct ctok_buf *b, struct ctok *t)
+static inline uint32_t
+hash_byte(uint32_t h, unsigned char c)
 {
+	return (h ^ c) * CTOK_HASH_PRIME;
+}
+
+/* hash: of the token's bytes, as they were added. */
+static void
+tok_end(struct ctok_buf *b, struct ctok *t, uint32_t hash)
+{
+	t->hash = hash;
 	t->len = (uint16_t)(b->lowlen - t->off);
 	if (t->len == 0) {
 		/* Nothing kept: take the separator back. */
@@ -131,35 +166,24 @@ inner_apostrophe(const char *s, size_t n)
 struct wordstate {
 	ucs4_t		 last;
 	unsigned	 run, letters, upper;
+	uint32_t	 hash;		/* of the bytes added */
 };
 
-static void
-word_put(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t uc)
+static inline void
+word_byte(struct ctok_buf *b, struct wordstate *ws, unsigned char c)
 {
-	ucs4_t lc;
-	int k;
+	b->low[b->lowlen++] = (char)c;
+	ws->hash = hash_byte(ws->hash, c);
+}
 
-	if (uc < 0x80) {
-		if (uc >= 'A' && uc <= 'Z') {
-			ws->upper++;
-			lc = uc + ('a' - 'A');
-		} else
-			lc = uc;
-		if (lc >= '0' && lc <= '9')
-			lc = '0';
-		else
-			ws->letters++;
-	} else {
-		lc = uc_tolower(uc);
-		if (uc_is_alpha(uc)) {
-			ws->letters++;
-			if (lc != uc)
-				ws->upper++;
-		}
-		t->flags |= CTOK_NONASCII;
-		if (lc == 0xe4 || lc == 0xf6 || lc == 0xfc || lc == 0xdf)
-			b->umlauts++;
-	}
+/* Appends lc, the lowercase of a letter of the word, unless it repeats
+ * the letter before it a third time or the word is full. */
+static inline void
+word_add(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t lc)
+{
+	uint8_t u[6];
+	int i, k;
+
 	if (lc == ws->last && lc != '0') {
 		if (++ws->run >= 3) {
 			t->flags |= CTOK_ELONG;
@@ -172,16 +196,89 @@ word_put(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t uc)
 	if (b->lowlen - t->off + 4 > CTOK_MAX_WORD)
 		return;
 	if (lc < 0x80)
-		b->low[b->lowlen++] = (char)lc;
-	else if ((k = u8_uctomb((uint8_t *)b->low + b->lowlen, lc, 6)) > 0)
-		b->lowlen += (size_t)k;
+		word_byte(b, ws, (unsigned char)lc);
+	else if (lc < 0x800) {
+		word_byte(b, ws, (unsigned char)(0xc0 | lc >> 6));
+		word_byte(b, ws, (unsigned char)(0x80 | (lc & 0x3f)));
+	} else if ((k = u8_uctomb(u, lc, sizeof u)) > 0) {
+		for (i = 0; i < k; i++)
+			word_byte(b, ws, u[i]);
+	}
+}
+
+/* A run of ASCII letters and digits in a word, from text[i]: the most of
+ * most words, in local variables. Returns the index after it. */
+static size_t
+word_ascii(struct ctok_buf *b, struct ctok *t, struct wordstate *ws,
+    const char *text, size_t len, size_t i)
+{
+	char *low = b->low;
+	size_t n = b->lowlen, last = t->off + CTOK_MAX_WORD - 4;
+	unsigned letters = ws->letters, upper = ws->upper, run = ws->run, up;
+	uint32_t hash = ws->hash;
+	ucs4_t prev = ws->last;
+	unsigned char c;
+
+	for (; i < len && is_ascii_alnum(c = (unsigned char)text[i]); i++) {
+		/* Capitals start most German nouns: no branch on them. */
+		up = (unsigned)(c - 'A') < 26;
+		upper += up;
+		c |= (unsigned char)(up << 5);
+		if (c <= '9')
+			c = '0';
+		else
+			letters++;
+		/* As word_add, with no branch on doubled letters. */
+		run = c == prev && c != '0' ? run + 1 : 1;
+		prev = c;
+		if (run >= 3) {
+			t->flags |= CTOK_ELONG;
+			continue;
+		}
+		if (n <= last) {
+			low[n++] = (char)c;
+			hash = hash_byte(hash, c);
+		}
+	}
+	b->lowlen = n;
+	ws->hash = hash;
+	ws->letters = letters;
+	ws->upper = upper;
+	ws->run = run;
+	ws->last = prev;
+	return i;
+}
+
+static void
+word_put(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t uc)
+{
+	ucs4_t lc;
+
+	if (is_latin1_letter(uc)) {
+		/* What uc_tolower and uc_is_alpha say, without the calls. */
+		lc = uc < 0xdf ? uc + 0x20 : uc;
+		ws->letters++;
+		if (lc != uc)
+			ws->upper++;
+	} else {
+		lc = uc_tolower(uc);
+		if (uc_is_alpha(uc)) {
+			ws->letters++;
+			if (lc != uc)
+				ws->upper++;
+		}
+	}
+	t->flags |= CTOK_NONASCII;
+	if (lc == 0xe4 || lc == 0xf6 || lc == 0xfc || lc == 0xdf)
+		b->umlauts++;
+	word_add(b, t, ws, lc);
 }
 
 /* A word from text[i]; returns the index after it. */
 static size_t
 word(struct ctok_buf *b, const char *text, size_t len, size_t i)
 {
-	struct wordstate ws = { 0 };
+	struct wordstate ws = { .hash = CTOK_HASH_INIT };
 	struct ctok *t, dummy;
 	ucs4_t uc;
 	size_t k;
@@ -191,12 +288,22 @@ word(struct ctok_buf *b, const char *text, size_t len, size_t i)
 		t->off = (uint32_t)b->lowlen;
 	}
 	while (i < len) {
+		if (is_ascii_alnum((unsigned char)text[i])) {
+			if (t != &dummy)
+				i = word_ascii(b, t, &ws, text, len, i);
+			else
+				i++;
+			continue;
+		}
+		/* ASCII but for an apostrophe: the end of the word. */
+		if ((unsigned char)text[i] < 0x80 && text[i] != '\'')
+			break;
 		if ((k = decode(text + i, len - i, &uc)) == 0 || !is_letter(uc)) {
 			if ((k = inner_apostrophe(text + i, len - i)) == 0)
 				break;
 			i += k;
 			if (t != &dummy && b->lowlen - t->off + 2 <= CTOK_MAX_WORD)
-				b->low[b->lowlen++] = '\'';
+				word_byte(b, &ws, '\'');
 			ws.last = '\'';
 			continue;
 		}
@@ -212,7 +319,7 @@ word(struct ctok_buf *b, const char *text, size_t len, size_t i)
 			b->ncaps++;
 	}
 	b->nwords++;
-	tok_end(b, t);
+	tok_end(b, t, ws.hash);
 	return i;
 }
 
@@ -227,18 +334,26 @@ static size_t
 punct(struct ctok_buf *b, const char *text, size_t len, size_t i)
 {
 	struct ctok *t = tok_begin(b, CTOK_PUNCT);
-	size_t n = 0;
+	uint32_t hash = CTOK_HASH_INIT;
+	size_t n = 0, marks = 0;
 
 	for (; i < len && is_ascii_punct((unsigned char)text[i]); i++) {
 		if (text[i] == '!')
 			b->nexclaim++;
 		else if (text[i] == '?')
 			b->nquestion++;
-		if (t != NULL && n++ < CTOK_MAX_PUNCT)
+		if (t != NULL && n++ < CTOK_MAX_PUNCT) {
 			b->low[b->lowlen++] = text[i];
+			hash = hash_byte(hash, (unsigned char)text[i]);
+			if (text[i] == '!' || text[i] == '?')
+				marks++;
+		}
 	}
-	if (t != NULL)
-		tok_end(b, t);
+	if (t != NULL) {
+		tok_end(b, t, hash);
+		if (marks >= 2)
+			b->nshout++;
+	}
 	return i;
 }
 
@@ -246,12 +361,16 @@ static void
 symbol(struct ctok_buf *b, const char *s, size_t k)
 {
 	struct ctok *t;
+	uint32_t hash = CTOK_HASH_INIT;
+	size_t i;
 
 	if ((t = tok_begin(b, CTOK_SYMBOL)) == NULL)
 		return;
-	memcpy(b->low + b->lowlen, s, k);
-	b->lowlen += k;
-	tok_end(b, t);
+	for (i = 0; i < k; i++) {
+		b->low[b->lowlen++] = s[i];
+		hash = hash_byte(hash, (unsigned char)s[i]);
+	}
+	tok_end(b, t, hash);
 }
 
 /* Starts a URL? */
@@ -312,6 +431,7 @@ ctok_run(struct ctok_buf *b, const char *text, size_t len)
 	reserve(b, len);
 	b->n = b->lowlen = 0;
 	b->nwords = b->ncaps = b->nexclaim = b->nquestion = b->umlauts = 0;
+	b->nshout = 0;
 	while (i < len) {
 		c = (unsigned char)text[i];
 		if (c < 0x80) {

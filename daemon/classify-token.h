@@ -28,11 +28,16 @@ enum ctok_type {
 #define CTOK_ELONG	0x02	/* letters were repeated ("sooo") */
 #define CTOK_NONASCII	0x04	/* has a letter outside ASCII */
 
+/* The hash of a token's bytes: FNV-1a 32, that goes on over more bytes. */
+#define CTOK_HASH_INIT	2166136261u
+#define CTOK_HASH_PRIME	16777619u
+
 struct ctok {
 	uint32_t	 off;	/* in low */
 	uint16_t	 len;
 	uint8_t		 type;	/* enum ctok_type */
 	uint8_t		 flags;
+	uint32_t	 hash;	/* of its len bytes (CTOK_HASH_*) */
 };
 
 #define CTOK_MAX_WORD	64	/* longer words are cut */
@@ -48,6 +53,8 @@ struct ctok_buf {
 	unsigned	 ncaps;		/* of them in capitals, >= 3 letters */
 	unsigned	 nexclaim;	/* '!' characters */
 	unsigned	 nquestion;	/* '?' characters */
+	unsigned	 nshout;	/* punctuation tokens with two '!' or
+					   '?' or more ("!!", "?!") */
 	unsigned	 umlauts;	/* ä ö ü ß (a German hint) */
 };
 

@@ -39,6 +39,7 @@
 
 #define LEX_MAX_WORDS	6	/* words in a phrase */
 #define LEX_MIN_PREFIX	3	/* bytes before a '*' */
+#define GRAM_BITS	4096	/* of a patindex filter */
 #define LEX_WEIGHT_MAX	10.0
 #define CUES_DEFAULT_WEIGHT 1.5
 #define DETECT_TOKENS	200	/* words looked at to tell the language */
@@ -79,14 +80,29 @@ struct lexset {
 	double	 length_norm;	/* longer texts: sum * sqrt(this / words) */
 };
 
+/*
+ * Where a pattern (prefix, infix) can start: a bloom filter of the
+ * gram_bit of the first g bytes of every pattern, g the length of the
+ * shortest (at most 4, at least LEX_MIN_PREFIX); for the infixes also
+ * the patterns of each bit. Made by lex_index once all are in.
+ */
+struct patindex {
+	size_t		 g;		/* 0: no patterns */
+	uint64_t	 bloom[GRAM_BITS / 64];
+	uint32_t	*start;		/* GRAM_BITS + 1: the patterns of a
+					   bit are list[start[bit]..] */
+	uint32_t	*list;		/* pattern indices, by bit, then in
+					   the order of the table */
+};
+
 struct lexicon {
 	const char	*name;		/* "en.txt" */
 	struct lextab	 words;		/* words and phrases */
 	struct lextab	 prefixes;	/* "refund*" as "refund" */
 	uint64_t	 prefix_lens;	/* bit n: some prefix has n bytes */
+	struct patindex	 prefix_ix;
 	struct lextab	 infixes;	/* "*verspät*" as "verspät" */
-	uint64_t	 infix_bloom[64];	/* bit: an infix starts with
-					   bytes of that trigram_bit */
+	struct patindex	 infix_ix;
 	struct lexset	 set;
 };
 
@@ -101,6 +117,10 @@ struct classify {
 	double		 threshold;
 	struct classify_model *model;
 	struct ctok_buf	 tok;		/* scratch of classify_text */
+	const struct lexent **te[CLASSIFY_NLANGS];	/* scratch: each
+					   token's entry in words, or NULL */
+	size_t		 tdone[CLASSIFY_NLANGS];	/* tokens with te */
+	size_t		 tcap;
 	struct ctok_buf	 ptok;		/* scratch of the data parser */
 	struct match	*m;		/* scratch: matches of one message */
 	size_t		 mcap, nm;
@@ -121,17 +141,24 @@ static const struct lexset lexset_defaults = {
 
 /* ---- hash table --------------------------------------------------------- */
 
-static uint32_t
-hash_bytes(const char *s, size_t n)
+/* FNV-1a 32 of n more bytes after those that gave h: the hash of the
+ * tokens (classify-token.h). */
+static inline uint32_t
+hash_more(uint32_t h, const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		h ^= (unsigned char)s[i];
-		h *= 16777619u;
+		h *= CTOK_HASH_PRIME;
 	}
 	return h;
+}
+
+static inline uint32_t
+hash_bytes(const char *s, size_t n)
+{
+	return hash_more(CTOK_HASH_INIT, s, n);
 }
 
 static void
@@ -146,15 +173,25 @@ lextab_clear(struct lextab *t)
 	memset(t, 0, sizeof *t);
 }
 
+static inline int
+bloom_has(const uint64_t *bloom, unsigned bit)
+{
+	return (bloom[bit / 64] >> (bit % 64)) & 1;
+}
+
+static inline void
+bloom_add(uint64_t *bloom, unsigned bit)
+{
+	bloom[bit / 64] |= UINT64_C(1) << (bit % 64);
+}
+
 static struct lexent *
-lextab_find(const struct lextab *t, const char *key, size_t len, uint32_t h)
+lextab_probe(const struct lextab *t, const char *key, size_t len, uint32_t h)
 {
 	size_t mask, i;
 	uint32_t s;
 	struct lexent *e;
 
-	if (!(t->bloom[bloom_bit(h) / 64] & (UINT64_C(1) << (bloom_bit(h) % 64))))
-		return NULL;
 	mask = t->nslot - 1;
 	for (i = h & mask; (s = t->slot[i]) != 0; i = (i + 1) & mask) {
 		e = &t->e[s - 1];
@@ -162,6 +199,15 @@ lextab_find(const struct lextab *t, const char *key, size_t len, uint32_t h)
 			return e;
 	}
 	return NULL;
+}
+
+/* The entry of key (len bytes, hash h) or NULL. */
+static inline struct lexent *
+lextab_find(const struct lextab *t, const char *key, size_t len, uint32_t h)
+{
+	if (!bloom_has(t->bloom, bloom_bit(h)))
+		return NULL;
+	return lextab_probe(t, key, len, h);
 }
 
 static void
@@ -204,7 +250,7 @@ lextab_get(struct lextab *t, const char *key, size_t len)
 	e->key = xstrndup(key, len);
 	e->len = (uint16_t)len;
 	e->hash = h;
-	t->bloom[bloom_bit(h) / 64] |= UINT64_C(1) << (bloom_bit(h) % 64);
+	bloom_add(t->bloom, bloom_bit(h));
 	t->n++;
 	if (t->n * 2 > t->nslot)
 		lextab_grow(t);
@@ -213,14 +259,16 @@ lextab_get(struct lextab *t, const char *key, size_t len)
 	return e;
 }
 
-/* Which of 4096 bits the first three bytes of s pick. */
+/* Which of GRAM_BITS bits the first g (3 or 4) bytes of s pick. */
 static inline unsigned
-trigram_bit(const char *s)
+gram_bit(const char *s, size_t g)
 {
 	uint32_t h = (uint32_t)(unsigned char)s[0] |
 	    (uint32_t)(unsigned char)s[1] << 8 |
 	    (uint32_t)(unsigned char)s[2] << 16;
 
+	if (g > 3)
+		h |= (uint32_t)(unsigned char)s[3] << 24;
 	return (h * 2654435761u) >> 20;
 }
 
@@ -306,7 +354,7 @@ lex_entry(struct classify *c, struct lexicon *lx, const char *phrase,
 	enum pattern pat = PAT_EXACT;
 	struct ctok_buf *b = &c->ptok;
 	struct lextab *tab = &lx->words;
-	size_t n = strlen(phrase), i;
+	size_t n = strlen(phrase);
 
 	*ent = NULL;
 	if (n > 0 && phrase[n - 1] == '*') {
@@ -334,11 +382,8 @@ lex_entry(struct classify *c, struct lexicon *lx, const char *phrase,
 		tab = &lx->prefixes;
 		if (b->lowlen < 64)
 			lx->prefix_lens |= UINT64_C(1) << b->lowlen;
-	} else if (pat == PAT_INFIX) {
+	} else if (pat == PAT_INFIX)
 		tab = &lx->infixes;
-		i = trigram_bit(b->low);
-		lx->infix_bloom[i / 64] |= UINT64_C(1) << (i % 64);
-	}
 	*ent = lextab_get(tab, b->low, b->lowlen);
 	(*ent)->nwords = (uint8_t)b->n;
 	if (b->n > 1) {
@@ -550,6 +595,57 @@ lex_load(struct classify *c, struct lexicon *lx, const char *name,
 	return rc;
 }
 
+/* The index of the patterns of t (patindex), with their lists if
+ * lists. */
+static void
+patindex_make(struct patindex *ix, const struct lextab *t, int lists)
+{
+	uint32_t *fill;
+	unsigned bit;
+	size_t i;
+
+	ix->g = 0;
+	for (i = 0; i < t->n; i++)
+		if (ix->g == 0 || t->e[i].len < ix->g)
+			ix->g = t->e[i].len;
+	if (ix->g > 4)
+		ix->g = 4;
+	memset(ix->bloom, 0, sizeof ix->bloom);
+	for (i = 0; i < t->n; i++)
+		bloom_add(ix->bloom, gram_bit(t->e[i].key, ix->g));
+	if (!lists)
+		return;
+	free(ix->start);
+	free(ix->list);
+	ix->start = xcalloc(GRAM_BITS + 1, sizeof *ix->start);
+	ix->list = xreallocarray(NULL, t->n + 1, sizeof *ix->list);
+	for (i = 0; i < t->n; i++)
+		ix->start[gram_bit(t->e[i].key, ix->g) + 1]++;
+	for (bit = 0; bit < GRAM_BITS; bit++)
+		ix->start[bit + 1] += ix->start[bit];
+	fill = xreallocarray(NULL, GRAM_BITS, sizeof *fill);
+	memcpy(fill, ix->start, GRAM_BITS * sizeof *fill);
+	for (i = 0; i < t->n; i++)
+		ix->list[fill[gram_bit(t->e[i].key, ix->g)]++] = (uint32_t)i;
+	free(fill);
+}
+
+static void
+patindex_clear(struct patindex *ix)
+{
+	free(ix->start);
+	free(ix->list);
+	memset(ix, 0, sizeof *ix);
+}
+
+/* Once all phrases and patterns are in. */
+static void
+lex_index(struct lexicon *lx)
+{
+	patindex_make(&lx->prefix_ix, &lx->prefixes, 0);
+	patindex_make(&lx->infix_ix, &lx->infixes, 1);
+}
+
 /* ---- extra cues (complaint_cues) --------------------------------------- */
 
 /* The next item of spec at *pp: phrase and weight, in buf. 0 at the end,
@@ -695,6 +791,9 @@ classify_free(struct classify *c)
 		lextab_clear(&c->lex[i].words);
 		lextab_clear(&c->lex[i].prefixes);
 		lextab_clear(&c->lex[i].infixes);
+		patindex_clear(&c->lex[i].prefix_ix);
+		patindex_clear(&c->lex[i].infix_ix);
+		free(c->te[i]);
 	}
 	classify_model_free(c->model);
 	ctok_clear(&c->tok);
@@ -733,6 +832,8 @@ classify_new(const struct classify_options *o, char **errstr)
 		return NULL;
 	}
 	ctok_clear(&c->ptok);
+	lex_index(&c->lex[0]);
+	lex_index(&c->lex[1]);
 	if (o->model_path != NULL &&
 	    (c->model = classify_model_load(o->model_path, errstr)) == NULL) {
 		classify_free(c);
@@ -743,26 +844,63 @@ classify_new(const struct classify_options *o, char **errstr)
 
 /* ---- scoring ------------------------------------------------------------- */
 
-static enum classify_lang
-detect(const struct classify *c, const struct ctok_buf *b)
+/* Make room for the per-token scratch of b and forget the entries of the
+ * message before. */
+static void
+prepare_tokens(struct classify *c, const struct ctok_buf *b)
 {
-	const struct lexent *e;
+	size_t l;
+
+	if (c->tcap < b->n) {
+		c->tcap = b->n;
+		for (l = 0; l < CLASSIFY_NLANGS; l++) {
+			free(c->te[l]);
+			c->te[l] = xreallocarray(NULL, c->tcap,
+			    sizeof *c->te[l]);
+		}
+	}
+	for (l = 0; l < CLASSIFY_NLANGS; l++)
+		c->tdone[l] = 0;
+}
+
+/* The entries of language l of the tokens up to n not looked up yet. */
+static const struct lexent **
+lookup_tokens(struct classify *c, size_t l, const struct ctok_buf *b,
+    size_t n)
+{
+	const struct lextab *words = &c->lex[l].words;
 	const struct ctok *t;
-	unsigned en = 0, de = 0, words = 0;
 	size_t i;
 
-	for (i = 0; i < b->n && words < DETECT_TOKENS; i++) {
+	for (i = c->tdone[l]; i < n; i++) {
 		t = &b->t[i];
-		if (t->type != CTOK_WORD)
+		c->te[l][i] = lextab_find(words, b->low + t->off, t->len,
+		    t->hash);
+	}
+	if (c->tdone[l] < n)
+		c->tdone[l] = n;
+	return c->te[l];
+}
+
+/* The entries it looks up stay for the scoring. */
+static enum classify_lang
+detect(struct classify *c, const struct ctok_buf *b)
+{
+	const struct lexent **te_en, **te_de;
+	unsigned en = 0, de = 0, words = 0;
+	size_t i, n;
+
+	for (n = 0; n < b->n && words < DETECT_TOKENS; n++)
+		if (b->t[n].type == CTOK_WORD)
+			words++;
+	te_en = lookup_tokens(c, 0, b, n);
+	te_de = lookup_tokens(c, 1, b, n);
+	for (i = 0; i < n; i++) {
+		if (b->t[i].type != CTOK_WORD)
 			continue;
-		words++;
-		e = lextab_find(&c->lex[0].words, b->low + t->off, t->len,
-		    hash_bytes(b->low + t->off, t->len));
-		if (e != NULL && (e->flags & LEX_FUNC))
+		if (te_en[i] != NULL && (te_en[i]->flags & LEX_FUNC))
 			en += 2;
-		e = lextab_find(&c->lex[1].words, b->low + t->off, t->len,
-		    hash_bytes(b->low + t->off, t->len));
-		if (e != NULL && (e->flags & LEX_FUNC))
+		if (te_de[i] != NULL && (te_de[i]->flags & LEX_FUNC))
 			de += 2;
 	}
 	de += b->umlauts < 3 ? b->umlauts : 3;
@@ -793,31 +931,73 @@ match_single(const struct lexicon *lx, const char *s, size_t len)
 	return NULL;
 }
 
-/* The longest phrase or word starting at token i: its entry and length in
- * tokens, or NULL. */
+/* The longest phrase of two words or more starting at token i, or NULL. */
 static const struct lexent *
-match_at(const struct lexicon *lx, const struct ctok_buf *b, size_t i,
+match_phrase(const struct lexicon *lx, const struct ctok_buf *b, size_t i,
     size_t *nw)
+{
+	const char *s = b->low + b->t[i].off;
+	const struct lexent *f;
+	uint32_t h[LEX_MAX_WORDS + 1];
+	size_t k, kmax, from;
+
+	/* Each phrase's hash goes on from the one a word shorter. */
+	kmax = b->n - i < LEX_MAX_WORDS ? b->n - i : LEX_MAX_WORDS;
+	h[1] = b->t[i].hash;
+	for (k = 2; k <= kmax; k++) {
+		from = tok_end(b, i + k - 2);
+		h[k] = hash_more(h[k - 1], b->low + from,
+		    tok_end(b, i + k - 1) - from);
+	}
+	for (k = kmax; k >= 2; k--) {
+		f = lextab_find(&lx->words, s, tok_end(b, i + k - 1) -
+		    b->t[i].off, h[k]);
+		if (f != NULL && (f->flags & ~(LEX_STARTS | LEX_FUNC |
+		    LEX_QUESTION))) {
+			*nw = k;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+/* The longest listed prefix of a word (s, len bytes), or NULL. The first
+ * bytes tell most words apart from all prefixes (patindex). */
+static const struct lexent *
+match_prefix(const struct lexicon *lx, const char *s, size_t len)
+{
+	const struct lexent *e, *f = NULL;
+	uint32_t h = CTOK_HASH_INIT;
+	size_t j;
+
+	if (lx->prefix_ix.g == 0 || len < lx->prefix_ix.g ||
+	    !bloom_has(lx->prefix_ix.bloom, gram_bit(s, lx->prefix_ix.g)))
+		return NULL;
+	for (j = 0; j < len && j < 63; j++) {
+		if ((lx->prefix_lens >> (j + 1)) == 0)
+			break;
+		h ^= (unsigned char)s[j];
+		h *= CTOK_HASH_PRIME;
+		if ((lx->prefix_lens & (UINT64_C(2) << j)) &&
+		    (e = lextab_find(&lx->prefixes, s, j + 1, h)) != NULL)
+			f = e;
+	}
+	return f;
+}
+
+/* The longest phrase or word starting at token i: its entry and length in
+ * tokens, or NULL. te: the tokens' entries in words. */
+static const struct lexent *
+match_at(const struct lexicon *lx, const struct ctok_buf *b,
+    const struct lexent *const *te, size_t i, size_t *nw)
 {
 	const struct ctok *t = &b->t[i];
 	const char *s = b->low + t->off;
-	const struct lexent *e, *f;
-	uint32_t h;
-	size_t k, j, len;
+	const struct lexent *e = te[i], *f;
 
-	e = lextab_find(&lx->words, s, t->len, hash_bytes(s, t->len));
-	if (e != NULL && (e->flags & LEX_STARTS)) {
-		k = b->n - i < LEX_MAX_WORDS ? b->n - i : LEX_MAX_WORDS;
-		for (; k >= 2; k--) {
-			len = tok_end(b, i + k - 1) - t->off;
-			f = lextab_find(&lx->words, s, len, hash_bytes(s, len));
-			if (f != NULL && (f->flags & ~(LEX_STARTS | LEX_FUNC |
-			    LEX_QUESTION))) {
-				*nw = k;
-				return f;
-			}
-		}
-	}
+	if (e != NULL && (e->flags & LEX_STARTS) &&
+	    (f = match_phrase(lx, b, i, nw)) != NULL)
+		return f;
 	*nw = 1;
 	if (e != NULL && (e->flags & (LEX_CUE | LEX_SENT | LEX_NEGATOR |
 	    LEX_INTENS | LEX_CONTRAST)))
@@ -826,17 +1006,7 @@ match_at(const struct lexicon *lx, const struct ctok_buf *b, size_t i,
 		return e;
 	if (t->type != CTOK_WORD || lx->prefix_lens == 0)
 		return NULL;
-	/* The longest listed prefix of the word. */
-	h = 2166136261u;
-	f = NULL;
-	for (j = 0; j < t->len && j < 63; j++) {
-		h ^= (unsigned char)s[j];
-		h *= 16777619u;
-		if ((lx->prefix_lens & (UINT64_C(2) << j)) &&
-		    (e = lextab_find(&lx->prefixes, s, j + 1, h)) != NULL)
-			f = e;
-	}
-	return f;
+	return match_prefix(lx, s, t->len);
 }
 
 static void
@@ -857,18 +1027,16 @@ add_match(struct classify *c, uint32_t off, uint32_t end, double w)
 /* Is token i followed by a negator that ends its clause ("gefällt mir
  * nicht.")? */
 static int
-negated_after(const struct lexicon *lx, const struct ctok_buf *b, size_t i)
+negated_after(const struct lexent *const *te, const struct ctok_buf *b,
+    size_t i)
 {
 	const struct lexent *e;
-	const struct ctok *t;
 	size_t j;
 
 	for (j = i + 1; j < b->n && j <= i + 2; j++) {
-		t = &b->t[j];
-		if (t->type != CTOK_WORD)
+		if (b->t[j].type != CTOK_WORD)
 			return 0;
-		e = lextab_find(&lx->words, b->low + t->off, t->len,
-		    hash_bytes(b->low + t->off, t->len));
+		e = te[j];
 		if (e != NULL && (e->flags & LEX_NEGATOR))
 			return j + 1 == b->n || b->t[j + 1].type != CTOK_WORD;
 	}
@@ -876,6 +1044,7 @@ negated_after(const struct lexicon *lx, const struct ctok_buf *b, size_t i)
 }
 
 struct scan {
+	const struct lexent *const *te;	/* each token's entry in words */
 	size_t		 neg_left;	/* words still in the negation scope */
 	uint32_t	 neg_off;	/* where the negator is */
 	double		 intens;	/* factor on the next weight */
@@ -892,7 +1061,7 @@ weigh(struct classify *c, const struct lexicon *lx, const struct ctok_buf *b,
 	uint32_t off = t->off, end = tok_end(b, i + nw - 1);
 	double w = e->cue, s = e->sent;
 
-	if (s != 0 && (sc->neg_left > 0 || negated_after(lx, b, i + nw - 1))) {
+	if (s != 0 && (sc->neg_left > 0 || negated_after(sc->te, b, i + nw - 1))) {
 		s = -s * (s < 0 ? set->negated_positive : set->negated_negative);
 		if (sc->neg_left > 0)
 			off = sc->neg_off;
@@ -923,7 +1092,7 @@ scan_tokens(struct classify *c, const struct lexicon *lx,
 
 	for (i = 0; i < b->n; i += nw) {
 		t = &b->t[i];
-		e = match_at(lx, b, i, &nw);
+		e = match_at(lx, b, sc->te, i, &nw);
 		if (t->type == CTOK_PUNCT || (e != NULL &&
 		    (e->flags & LEX_CONTRAST)))
 			sc->neg_left = 0;
@@ -952,16 +1121,18 @@ scan_tokens(struct classify *c, const struct lexicon *lx,
 }
 
 /* "*verspät*": inside any word not matched otherwise, once per entry.
- * A bloom filter of the infixes' first three bytes keeps most positions
- * from being looked at further. */
+ * The bloom filter of the infixes' first bytes keeps most positions from
+ * being looked at further; the others try only the infixes of the same
+ * gram_bit (patindex). */
 static void
 scan_infixes(struct classify *c, const struct lexicon *lx,
     const struct ctok_buf *b, struct scan *sc)
 {
+	const struct patindex *ix = &lx->infix_ix;
 	const struct lexent *e;
 	const struct ctok *t;
 	const char *w;
-	size_t i, j, k, pos;
+	size_t i, j, k, x, pos;
 	unsigned bit;
 
 	if (c->firedcap < lx->infixes.n) {
@@ -972,15 +1143,15 @@ scan_infixes(struct classify *c, const struct lexicon *lx,
 	memset(c->fired, 0, lx->infixes.n);
 	for (j = 0; j < b->n; j++) {
 		t = &b->t[j];
-		if (c->hit[j] || t->type != CTOK_WORD || t->len < 3)
+		if (c->hit[j] || t->type != CTOK_WORD || t->len < ix->g)
 			continue;
 		w = b->low + t->off;
-		for (pos = 0; pos + 3 <= t->len && !c->hit[j]; pos++) {
-			bit = trigram_bit(w + pos);
-			if (!(lx->infix_bloom[bit / 64] &
-			    (UINT64_C(1) << (bit % 64))))
+		for (pos = 0; pos + ix->g <= t->len && !c->hit[j]; pos++) {
+			bit = gram_bit(w + pos, ix->g);
+			if (!bloom_has(ix->bloom, bit))
 				continue;
-			for (i = 0; i < lx->infixes.n; i++) {
+			for (x = ix->start[bit]; x < ix->start[bit + 1]; x++) {
+				i = ix->list[x];
 				e = &lx->infixes.e[i];
 				k = e->len;
 				if (c->fired[i] || pos + k > t->len ||
@@ -995,49 +1166,28 @@ scan_infixes(struct classify *c, const struct lexicon *lx,
 }
 
 static int
-is_question(const struct lexicon *lx, const struct ctok_buf *b)
+is_question(const struct lexent *const *te, const struct ctok_buf *b)
 {
-	const struct lexent *e;
-	const struct ctok *t;
-
 	if (b->nquestion > 0)
 		return 1;
 	if (b->n == 0 || b->t[0].type != CTOK_WORD)
 		return 0;
-	t = &b->t[0];
-	e = lextab_find(&lx->words, b->low + t->off, t->len,
-	    hash_bytes(b->low + t->off, t->len));
-	return e != NULL && (e->flags & LEX_QUESTION);
+	return te[0] != NULL && (te[0]->flags & LEX_QUESTION);
 }
 
-static int
-has_shout(const struct ctok_buf *b)
-{
-	const struct ctok *t;
-	size_t i, j, marks;
-
-	for (i = 0; i < b->n; i++) {
-		t = &b->t[i];
-		if (t->type != CTOK_PUNCT || t->len < 2)
-			continue;
-		for (j = marks = 0; j < t->len; j++)
-			if (b->low[t->off + j] == '!' || b->low[t->off + j] == '?')
-				marks++;
-		if (marks >= 2)
-			return 1;
-	}
-	return 0;
-}
-
-/* The built-in score before the sigmoid, the matches in c->m. */
+/* The built-in score before the sigmoid in the lexicon of language l (0
+ * en, 1 de), the matches in c->m. The tokens b went through
+ * prepare_tokens. */
 static double
-score_builtin(struct classify *c, const struct lexicon *lx,
-    const struct ctok_buf *b, double dense[CLASSIFY_NDENSE])
+score_builtin(struct classify *c, size_t l, const struct ctok_buf *b,
+    double dense[CLASSIFY_NDENSE])
 {
+	const struct lexicon *lx = &c->lex[l];
 	const struct lexset *set = &lx->set;
 	struct scan sc = { 0 };
 	double s, norm = 1, q;
 
+	sc.te = lookup_tokens(c, l, b, b->n);
 	c->nm = 0;
 	if (c->hitcap < b->n + 1) {
 		free(c->hit);
@@ -1046,13 +1196,16 @@ score_builtin(struct classify *c, const struct lexicon *lx,
 	}
 	memset(c->hit, 0, b->n + 1);
 	scan_tokens(c, lx, b, &sc);
+	/* the infix scan starts again from the first word: a negation
+	 * scope left open at the end of the text must not reach back */
+	sc.neg_left = 0;
 	if (lx->infixes.n > 0)
 		scan_infixes(c, lx, b, &sc);
 	if (b->nwords > set->length_norm)
 		norm = sqrt(set->length_norm / b->nwords);
 	s = set->bias + (sc.pos + sc.neg) * norm;
 	s += set->exclaim * (b->nexclaim < 3 ? b->nexclaim : 3);
-	if (has_shout(b)) {
+	if (b->nshout > 0) {
 		s += set->shout;
 		add_match(c, UINT32_MAX, 0, set->shout);
 	}
@@ -1060,7 +1213,7 @@ score_builtin(struct classify *c, const struct lexicon *lx,
 		s += set->caps;
 		add_match(c, UINT32_MAX - 1, 0, set->caps);
 	}
-	q = is_question(lx, b);
+	q = is_question(sc.te, b);
 	s += set->question * q;
 	dense[CLASSIFY_D_LOGIT] = s;
 	dense[CLASSIFY_D_POS] = sc.pos * norm;
@@ -1074,7 +1227,8 @@ classify_scan(struct classify *c, const char *text, size_t len,
     enum classify_lang lang, double dense[CLASSIFY_NDENSE])
 {
 	ctok_run(&c->tok, text, len);
-	score_builtin(c, &c->lex[lang == CLASSIFY_DE], &c->tok, dense);
+	prepare_tokens(c, &c->tok);
+	score_builtin(c, lang == CLASSIFY_DE, &c->tok, dense);
 	return &c->tok;
 }
 
@@ -1148,8 +1302,9 @@ classify_text(struct classify *c, const char *text, size_t len,
 
 	memset(out, 0, sizeof *out);
 	ctok_run(&c->tok, text, len);
+	prepare_tokens(c, b);
 	out->lang = c->lang != CLASSIFY_AUTO ? c->lang : detect(c, b);
-	s = score_builtin(c, &c->lex[out->lang == CLASSIFY_DE], b, dense);
+	s = score_builtin(c, out->lang == CLASSIFY_DE, b, dense);
 	if (c->model != NULL && classify_model_lang(c->model) == out->lang) {
 		s = classify_model_logit(c->model, b, dense);
 		out->model = 1;
