@@ -35,6 +35,7 @@ int	cmd_messages(struct cmd_ctx *, int, char **);
 int	cmd_explain(struct cmd_ctx *, int, char **);
 int	cmd_status(struct cmd_ctx *, int, char **);
 int	cmd_reclassify(struct cmd_ctx *, int, char **);
+int	cmd_check_account(struct cmd_ctx *, int, char **);
 int	cmd_classify(struct cmd_ctx *, int, char **);
 int	cmd_train(struct cmd_ctx *, int, char **);
 

@@ -34,6 +34,9 @@ static const struct cmd_entry commands[] = {
 	  "How the engine treated one message", cmd_explain },
 	{ "reclassify", "[--since T] [--until T] [--account A]",
 	  "Classify stored messages again; the figures follow", cmd_reclassify },
+	{ "check-account", "NAME",
+	  "Poll an account's streams once: what works, what is refused",
+	  cmd_check_account },
 	{ "status", "[--account A] [--format F]",
 	  "What the daemon last saw of each account's polls", cmd_status },
 	{ "classify", "[--account A] [--model FILE] [--lang auto|en|de] "
