@@ -80,6 +80,9 @@ struct connector_def {
 	const char	*default_url;	/* NULL: url is required unless
 					   url_optional */
 	int		 url_optional;	/* url is passed on if set */
+	int64_t		 reply_window_ms;	/* direct messages may be answered
+					   only this long after the customer's
+					   last one (Meta: 24 h); 0: no limit */
 
 	/* Set up one account; NULL with *errstr on a configuration problem. */
 	void	*(*new)(const struct connector_env *, char **errstr);

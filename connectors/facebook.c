@@ -75,6 +75,8 @@ const struct connector_def connector_facebook = {
 	.streams = facebook_stream_names,
 	.needs_secret = 1,
 	.default_url = "https://graph.facebook.com",
+	/* Meta's standard messaging window */
+	.reply_window_ms = 24 * 3600 * 1000LL,
 	.new = facebook_new,
 	.free = graph_free,
 	.poll = graph_poll,

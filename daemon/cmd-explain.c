@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cmd.h"
+#include "connector.h"
 #include "conf.h"
 #include "engine.h"
 #include "stats.h"
@@ -261,6 +262,25 @@ print_cues(const char *json)
 	cJSON_Delete(arr);
 }
 
+/* On platforms that allow a reply only for a while after the customer's
+ * last message, the window this message opens. */
+static void
+print_window(const struct msg *m)
+{
+	const struct connector_def *def;
+	char until[TIMEFMT_RFC3339_LEN];
+
+	if (m->kind != MSG_DIRECT || m->direction != MSG_INBOUND ||
+	    (def = connector_find(m->platform)) == NULL ||
+	    def->reply_window_ms <= 0)
+		return;
+	timefmt_format_rfc3339(m->created_ms + def->reply_window_ms, until,
+	    sizeof until);
+	printf("  %-14s until %s, unless the customer writes again (%s "
+	    "allows a reply only that long after their last message)\n",
+	    "reply window", until, m->platform);
+}
+
 static void
 print_header(const struct msg *m)
 {
@@ -287,6 +307,7 @@ print_header(const struct msg *m)
 	} else if (m->complaint != MSG_COMPLAINT_UNKNOWN)
 		printf(" (as the platform or the input said)");
 	putchar('\n');
+	print_window(m);
 }
 
 static void

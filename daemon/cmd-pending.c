@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "connector.h"
 #include "output.h"
 #include "stats.h"
 #include "store.h"
@@ -36,9 +37,25 @@ struct pending_out {
 struct pending_row {
 	char	 opened[TIMEFMT_RFC3339_LEN];
 	char	 deadline[TIMEFMT_RFC3339_LEN];
+	char	 window[TIMEFMT_RFC3339_LEN];	/* "": no messaging window */
+	int64_t	 window_ms;			/* -1: none */
 	int64_t	 age_ms, target_ms, deadline_ms;
 	enum stats_sla_outcome sla;
 };
+
+/* Where the platform allows a reply only within a window after the
+ * customer's last message (Meta's 24 hours), when it closes; -1: none. */
+static int64_t
+reply_window(const struct store_pending *p)
+{
+	const struct connector_def *def;
+
+	if (p->kind != MSG_DIRECT || p->last_inbound_ms < 0 ||
+	    (def = connector_find(p->platform)) == NULL ||
+	    def->reply_window_ms <= 0)
+		return -1;
+	return p->last_inbound_ms + def->reply_window_ms;
+}
 
 static void
 pending_compute(const struct pending_out *po, const struct store_pending *p,
@@ -50,6 +67,11 @@ pending_compute(const struct pending_out *po, const struct store_pending *p,
 	    po->at_ms, &r->target_ms, &r->deadline_ms);
 	r->age_ms = po->at_ms - p->opened_ms;
 	timefmt_format_rfc3339(p->opened_ms, r->opened, sizeof r->opened);
+	r->window_ms = reply_window(p);
+	r->window[0] = '\0';
+	if (r->window_ms >= 0)
+		timefmt_format_rfc3339(r->window_ms, r->window,
+		    sizeof r->window);
 	if (r->deadline_ms == INT64_MAX)
 		strcpy(r->deadline, "never");
 	else
@@ -75,6 +97,8 @@ pending_json(const struct store_pending *p, const struct pending_row *r)
 	cJSON_AddItemToObject(o, "sla_target_seconds", json_seconds(r->target_ms));
 	cJSON_AddItemToObject(o, "sla_deadline", cJSON_CreateString(r->deadline));
 	cJSON_AddItemToObject(o, "sla", cJSON_CreateString(stats_sla_name(r->sla)));
+	cJSON_AddItemToObject(o, "reply_window_closes", r->window[0] != '\0' ?
+	    cJSON_CreateString(r->window) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "first_id", cJSON_CreateString(p->first_id));
 	cJSON_AddItemToObject(o, "url", p->url ? cJSON_CreateString(p->url) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "text", p->text ? cJSON_CreateString(p->text) :
@@ -87,7 +111,7 @@ static void
 pending_csv(const struct store_pending *p, const struct pending_row *r)
 {
 	char age[32], target[32], msgs[16];
-	const char *row[14];
+	const char *row[15];
 
 	format_seconds(r->age_ms, age, sizeof age);
 	format_seconds(r->target_ms, target, sizeof target);
@@ -106,7 +130,8 @@ pending_csv(const struct store_pending *p, const struct pending_row *r)
 	row[11] = stats_sla_name(r->sla);
 	row[12] = p->first_id;
 	row[13] = p->text;
-	csv_row(stdout, row, 14);
+	row[14] = r->window;
+	csv_row(stdout, row, 15);
 }
 
 static void
@@ -133,6 +158,17 @@ pending_table(struct pending_out *po, const struct store_pending *p,
 		timefmt_format_duration(r->deadline_ms - po->at_ms, left,
 		    sizeof left);
 		table_addf(po->table, "in %s", left);
+	}
+	if (r->window_ms < 0)
+		table_add(po->table, "-");
+	else if (r->window_ms <= po->at_ms) {
+		timefmt_format_duration(po->at_ms - r->window_ms, left,
+		    sizeof left);
+		table_addf(po->table, "closed %s ago", left);
+	} else {
+		timefmt_format_duration(r->window_ms - po->at_ms, left,
+		    sizeof left);
+		table_addf(po->table, "closes in %s", left);
 	}
 	table_add(po->table, p->first_id);
 	table_add(po->table, excerpt);
@@ -173,12 +209,13 @@ cmd_pending(struct cmd_ctx *ctx, int argc, char **argv)
 	};
 	static const char *const cols[] = {
 		"WAITING", "ACCOUNT", "KIND", "AUTHOR", "MSGS", "COMPLAINT",
-		"SLA", "FIRST ID", "TEXT",
+		"SLA", "REPLY WINDOW", "FIRST ID", "TEXT",
 	};
 	static const char *const csv_hdr[] = {
 		"platform", "account", "kind", "conversation", "author",
 		"opened_at", "age_seconds", "messages", "complaint",
 		"sla_target_seconds", "sla_deadline", "sla", "first_id", "text",
+		"reply_window_closes",
 	};
 	struct pending_out po = { .ctx = ctx, .at_ms = ctx->now_ms };
 	struct store_filter f = { .kind = -1 };
@@ -225,11 +262,11 @@ cmd_pending(struct cmd_ctx *ctx, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (po.format == OUTPUT_TABLE) {
-		po.table = table_new(9, cols);
+		po.table = table_new(10, cols);
 		table_align_right(po.table, 0);
 		table_align_right(po.table, 4);
 	} else if (po.format == OUTPUT_CSV)
-		csv_row(stdout, csv_hdr, 14);
+		csv_row(stdout, csv_hdr, 15);
 	if (store_each_pending(st, &f, pending_row, &po, &err) == -1) {
 		fprintf(stderr, "replywatch pending: %s\n", err);
 		free(err);

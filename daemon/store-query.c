@@ -187,7 +187,10 @@ store_each_pending(struct store *st, const struct store_filter *f,
 	static const char sql[] =
 	    "SELECT w.account_id, w.kind, c.conv, coalesce(w.author, m.author),"
 	    " w.opened_ms,"
-	    " w.complaint_ms, w.inbound, m.msg_id, m.url, m.text"
+	    " w.complaint_ms, w.inbound, m.msg_id, m.url, m.text,"
+	    " (SELECT max(i.created_ms) FROM messages i"
+	    "  WHERE i.conv_id = w.conv_id AND i.direction = 0"
+	    "  AND i.created_ms <= :at)"
 	    " FROM waits w"
 	    " JOIN conversations c ON c.id = w.conv_id"
 	    " JOIN messages m ON m.id = w.open_msg"
@@ -222,6 +225,7 @@ store_each_pending(struct store *st, const struct store_filter *f,
 		p.first_id = sq_column_text(s, 7);
 		p.url = sq_column_text(s, 8);
 		p.text = sq_column_text(s, 9);
+		p.last_inbound_ms = sq_column_ms(s, 10);
 		fn(&p, arg);
 	}
 	return finish_query(st, s, rc, errstr);

@@ -70,6 +70,8 @@ struct store_pending {
 	int64_t		 opened_ms;
 	int64_t		 complaint_ms;	/* -1: no complaint */
 	int		 inbound;	/* messages waiting */
+	int64_t		 last_inbound_ms;	/* the customer's last message
+						   before at, -1: none */
 	const char	*first_id;	/* the message that opened it */
 	const char	*url;
 	const char	*text;

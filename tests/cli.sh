@@ -180,4 +180,16 @@ assert rows[0]["sla_deadline"] == "2026-11-20T14:20:00Z", rows[0]
 PY
 expect_status 2 "reclassify: --since after --until" "$RW" -d "$db" reclassify \
 	--since 2026-11-21 --until 2026-11-20
+# ---- Meta's messaging window: a hard deadline beside the SLA ----------------
+printf '%s\n' '{"platform":"facebook","account":"acme-fb","id":"f1","conversation":"t1","kind":"direct","direction":"inbound","created_at":"2026-11-25T10:00:00Z","text":"hello?"}' \
+	'{"platform":"facebook","account":"acme-fb","id":"f2","conversation":"t1","kind":"direct","direction":"inbound","created_at":"2026-11-25T11:00:00Z","text":"anyone?"}' \
+	>"$TMP/fb.jsonl"
+check "import Messenger messages" "$RW" -d "$TMP/fb.db" import "$TMP/fb.jsonl"
+"$RW" -d "$TMP/fb.db" pending --at 2026-11-25T12:00:00Z --format json >"$TMP/fbp.json"
+check "pending: the window closes 24 h after the customer's last message" \
+	grep -q '"reply_window_closes":"2026-11-26T11:00:00Z"' "$TMP/fbp.json"
+"$RW" -d "$TMP/fb.db" pending --at 2026-11-25T12:00:00Z >"$TMP/fbp.txt"
+check "pending table: closes in 23h" grep -q "closes in 23h 00m" "$TMP/fbp.txt"
+"$RW" -d "$TMP/fb.db" explain f2 >"$TMP/fbx.txt"
+check "explain shows the window" grep -q "reply window   until 2026-11-26T11:00:00Z" "$TMP/fbx.txt"
 finish
