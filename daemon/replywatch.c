@@ -119,7 +119,7 @@ usage(FILE *fp)
 	    "\n"
 	    "Commands:\n", CONF_DEFAULT_DATABASE, CONF_DEFAULT_PATH);
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(fp, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp,
 	    "\nTimes: RFC 3339 (2026-11-25T12:00:00Z), a date (2026-11-25), \"now\",\n"
 	    "or a duration before now (90m, 24h, 7d).\n"
