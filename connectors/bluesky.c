@@ -261,35 +261,12 @@ set_err(struct bjob *bj, char *err)
 	free(err);
 }
 
-/* A non-negative decimal header value, or -1. */
-static int64_t
-header_num(const struct http_response *resp, const char *name)
-{
-	const char *s;
-	char *end;
-	long long v;
-
-	if ((s = http_header(resp, name)) == NULL)
-		return -1;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	while (*end == ' ' || *end == '\t')
-		end++;
-	return *end == '\0' ? (int64_t)v : -1;
-}
-
 static void
 ratelimit_read(const struct http_response *resp, struct poll_ratelimit *rl)
 {
-	rl->limit = header_num(resp, "RateLimit-Limit");
-	rl->remaining = header_num(resp, "RateLimit-Remaining");
-	rl->reset_ms = header_num(resp, "RateLimit-Reset");
+	rl->limit = http_header_num(resp, "RateLimit-Limit");
+	rl->remaining = http_header_num(resp, "RateLimit-Remaining");
+	rl->reset_ms = http_header_num(resp, "RateLimit-Reset");
 	if (rl->reset_ms > INT64_MAX / SEC_MS)
 		rl->reset_ms = -1;
 	else if (rl->reset_ms >= 0)

@@ -257,29 +257,6 @@ set_err(struct xjob *xj, char *err)
 	free(err);
 }
 
-/* A non-negative decimal header value, or -1. */
-static int64_t
-header_num(const struct http_response *r, const char *name)
-{
-	const char *s;
-	char *end;
-	long long v;
-
-	if ((s = http_header(r, name)) == NULL)
-		return -1;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	while (*end == ' ' || *end == '\t')
-		end++;
-	return *end == '\0' ? (int64_t)v : -1;
-}
-
 /* x-rate-limit-*: reset is in epoch seconds. */
 static int
 ratelimit_read(const struct http_response *r, struct poll_ratelimit *rl)
@@ -288,9 +265,9 @@ ratelimit_read(const struct http_response *r, struct poll_ratelimit *rl)
 
 	if (r->error != HTTP_OK)
 		return 0;
-	limit = header_num(r, "x-rate-limit-limit");
-	remaining = header_num(r, "x-rate-limit-remaining");
-	reset = header_num(r, "x-rate-limit-reset");
+	limit = http_header_num(r, "x-rate-limit-limit");
+	remaining = http_header_num(r, "x-rate-limit-remaining");
+	reset = http_header_num(r, "x-rate-limit-reset");
 	if (limit == -1 && remaining == -1 && reset == -1)
 		return 0;
 	rl->limit = limit;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,4 +246,97 @@ http_retry_after(const struct http_response *r, int64_t now_ms)
 	if ((t = curl_getdate(v, NULL)) == -1)
 		return -1;
 	return (int64_t)t * 1000;
+}
+
+/* ---- origins ------------------------------------------------------------ */
+
+struct origin {
+	const char	*scheme;
+	size_t		 schemelen;
+	const char	*host;
+	size_t		 hostlen;
+	long		 port;
+};
+
+/* The scheme, host and port of an http(s) URL; -1 if it is not one, or
+ * has user info or odd characters. */
+static int
+url_origin(const char *url, struct origin *o)
+{
+	const char *p, *auth, *end, *colon = NULL;
+	char *pe;
+	size_t i;
+
+	for (i = 0; url[i] != '\0'; i++)
+		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
+			return -1;
+	if ((p = strstr(url, "://")) == NULL)
+		return -1;
+	o->scheme = url;
+	o->schemelen = (size_t)(p - url);
+	if (!(o->schemelen == 5 && strncasecmp(url, "https", 5) == 0) &&
+	    !(o->schemelen == 4 && strncasecmp(url, "http", 4) == 0))
+		return -1;
+	auth = p + 3;
+	end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(end - auth)) != NULL)
+		return -1;
+	if (*auth == '[') {
+		if ((p = memchr(auth, ']', (size_t)(end - auth))) == NULL)
+			return -1;
+		if (p + 1 < end)
+			colon = p + 1;
+		p++;
+	} else {
+		colon = memchr(auth, ':', (size_t)(end - auth));
+		p = colon != NULL ? colon : end;
+	}
+	o->host = auth;
+	o->hostlen = (size_t)(p - auth);
+	if (o->hostlen == 0)
+		return -1;
+	o->port = o->schemelen == 5 ? 443 : 80;
+	if (colon != NULL) {
+		if (*colon != ':' || colon + 1 == end)
+			return -1;
+		o->port = strtol(colon + 1, &pe, 10);
+		if (pe != end || o->port <= 0 || o->port > 65535)
+			return -1;
+	}
+	return 0;
+}
+
+int
+http_same_origin(const char *base, const char *url)
+{
+	struct origin a, b;
+
+	if (url_origin(base, &a) == -1 || url_origin(url, &b) == -1)
+		return 0;
+	return a.schemelen == b.schemelen &&
+	    strncasecmp(a.scheme, b.scheme, a.schemelen) == 0 &&
+	    a.hostlen == b.hostlen &&
+	    strncasecmp(a.host, b.host, a.hostlen) == 0 && a.port == b.port;
+}
+
+int64_t
+http_header_num(const struct http_response *r, const char *name)
+{
+	const char *s;
+	char *end;
+	long long v;
+
+	if ((s = http_header(r, name)) == NULL)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return *end == '\0' ? (int64_t)v : -1;
 }

@@ -122,6 +122,13 @@ const char *http_header(const struct http_response *, const char *name);
  * NULL. */
 char	*http_link(const struct http_response *, const char *rel);
 
+/* Both http(s) URLs have the same scheme, host and port (and no user
+ * info): a token for base may be sent to url. */
+int	 http_same_origin(const char *base, const char *url);
+
+/* A header's non-negative decimal value, or -1 if absent or malformed. */
+int64_t	 http_header_num(const struct http_response *, const char *name);
+
 /* Percent-encode a string for a URL query or path, caller frees. */
 char	*http_escape(const char *);
 
