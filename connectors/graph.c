@@ -114,7 +114,8 @@ graph_time_parse(const char *s, int64_t *ms)
 	long long secs;
 	char *end;
 
-	if (n == 0 || n >= sizeof buf)
+	/* room for the ':' a basic offset gets, and the NUL */
+	if (n == 0 || n + 2 > sizeof buf)
 		return -1;
 	for (i = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
 		;
