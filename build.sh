@@ -89,9 +89,10 @@ check)
 	    LDFLAGS="-fsanitize=address,undefined" >/dev/null
 	make -C _build-sanitize -j"$(nproc)" check ||
 	    { rc=1; cat _build-sanitize/test-suite.log; }
-	# every parser fuzzed for 60 s each (make fuzz)
-	make -C _build fuzz FUZZ_CC=clang-14 FUZZ_SECONDS="${FUZZ_SECONDS:-60}" ||
-	    rc=1
+	# every parser fuzzed for 60 s each (make fuzz), from a fixed seed so
+	# that a run can be repeated; FUZZ_ARGS=-seed=0 for a random one
+	FUZZ_ARGS="${FUZZ_ARGS:--seed=1}" make -C _build fuzz FUZZ_CC=clang-14 \
+	    FUZZ_SECONDS="${FUZZ_SECONDS:-60}" || rc=1
 	summary _build/test-suite.log _build/test-suite-valgrind.log \
 	    _build-sanitize/test-suite.log
 	exit "$rc"
