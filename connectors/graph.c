@@ -540,7 +540,7 @@ graph_error(struct gjob *gj, const struct http_response *r,
     struct poll_result *res)
 {
 	const cJSON *e, *code, *sub, *msg;
-	int64_t now = poll_job_now(gj->job);
+	int64_t now = poll_job_now(gj->job), icode;
 	char text[320];
 	size_t i;
 	cJSON *doc;
@@ -570,9 +570,12 @@ graph_error(struct gjob *gj, const struct http_response *r,
 		    code->valuedouble, text);
 	result_init(res, POLL_BAD_DATA);
 	res->error = gj->errbuf;
-	if (code_is_auth((int64_t)code->valuedouble))
+	/* a code beyond any int64 is no code we know */
+	icode = code->valuedouble > -1e15 && code->valuedouble < 1e15 ?
+	    (int64_t)code->valuedouble : -1;
+	if (code_is_auth(icode))
 		res->status = POLL_AUTH;
-	else if (code_is_throttle((int64_t)code->valuedouble) ||
+	else if (code_is_throttle(icode) ||
 	    r->status == 429) {
 		res->status = POLL_RATE_LIMITED;
 		res->retry_at_ms = gj->usage.regain_ms > 0 ?

@@ -176,8 +176,9 @@ jget_int(const cJSON *o, const char *path, const char *name, int required,
 		return -1;
 	}
 	d = v->valuedouble;
+	/* (double)INT64_MAX rounds up to 2^63, which no int64 holds */
 	if (!isfinite(d) || d != floor(d) || d < (double)min ||
-	    d > (double)max) {
+	    d > (double)max || d >= 9223372036854775808.0) {
 		jget_error(errstr, path, name, "%g is not an integer in "
 		    "%lld..%lld", d, (long long)min, (long long)max);
 		return -1;

@@ -38,6 +38,8 @@ int	cmd_reclassify(struct cmd_ctx *, int, char **);
 int	cmd_check_account(struct cmd_ctx *, int, char **);
 int	cmd_classify(struct cmd_ctx *, int, char **);
 int	cmd_train(struct cmd_ctx *, int, char **);
+int	cmd_alerts(struct cmd_ctx *, int, char **);
+int	cmd_silence(struct cmd_ctx *, int, char **);
 
 /* Helpers shared by the commands (replywatch.c). */
 const struct cmd_entry *cmd_find(const char *name);
@@ -46,6 +48,9 @@ void	cmd_usage(FILE *fp, const char *name, const char *options_help);
 /* Parse a time option (RFC 3339, date, "now", or a duration before now). */
 int	cmd_parse_time(const struct cmd_ctx *, const char *opt, const char *arg,
 	    int64_t *out);
+/* The rules of alerts (store.h), for --rule: 0 if name is one. */
+#define CMD_ALERT_RULES	"overdue, complaint_spike, connector_down or backlog"
+int	cmd_alert_rule_valid(const char *name);
 /* Report a usage error and return EXIT_USAGE. */
 int	cmd_usage_error(const char *name, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -50,12 +51,15 @@ enum conf_scope {
 	SCOPE_ACCOUNT,		/* [account "…"] only, in struct conf_account */
 	SCOPE_POLICY,		/* both, in struct conf_policy: [daemon] gives
 				   the default, an account may override it */
+	SCOPE_ROUTE,		/* [route "…"] only, in struct conf_route */
 };
 
 enum conf_type {
 	TYPE_PATH,		/* char *: a file name */
 	TYPE_NAME,		/* char *: letters, digits, '-', '_' */
 	TYPE_URL,		/* char *: no spaces or control characters */
+	TYPE_ADDRESS,		/* char *: the same, an email address */
+	TYPE_TEXT,		/* char *: the same, some other string */
 	TYPE_DURATION,		/* int64_t ms, timefmt_parse_duration */
 	TYPE_BOOL,		/* int */
 	TYPE_LEVEL,		/* enum log_level */
@@ -63,6 +67,7 @@ enum conf_type {
 	TYPE_HOURS,		/* char *: bizhours.h hours; empty: none */
 	TYPE_DATES,		/* char *: bizhours.h closed dates; empty: none */
 	TYPE_COUNT,		/* int64_t: a whole number */
+	TYPE_LIST,		/* char *: comma-separated items */
 	TYPE_SIZE,		/* int64_t bytes: a number, optional K, M or G */
 	TYPE_FRACTION,		/* double: a number from 0 to 1 */
 	TYPE_LANG,		/* int: enum classify_lang */
@@ -100,6 +105,26 @@ enum conf_key_id {
 	K_CLIENT_ID,
 	K_CLIENT_SECRET_FILE,
 	K_REFRESH_TOKEN_FILE,
+	K_ALERT_ROUTES,
+	K_ALERT_OVERDUE,
+	K_ALERT_WARNING,
+	K_COMPLAINT_SPIKE_WINDOW,
+	K_COMPLAINT_SPIKE_FLOOR,
+	K_COMPLAINT_SPIKE_FACTOR,
+	K_CONNECTOR_DOWN_AFTER,
+	K_BACKLOG_LIMIT,
+	K_REPEAT_INTERVAL,
+	K_GROUP_WAIT,
+	K_ROUTE_TYPE,
+	K_ROUTE_URL,
+	K_ROUTE_SECRET_FILE,
+	K_ROUTE_FORMAT,
+	K_ROUTE_FROM,
+	K_ROUTE_TO,
+	K_ROUTE_USERNAME,
+	K_ROUTE_PASSWORD_FILE,
+	K_ROUTE_STARTTLS,
+	K_ROUTE_CA_FILE,
 	K_HTTP_TIMEOUT,
 	K_CONNECT_TIMEOUT,
 	K_MAX_HOST_CONNECTIONS,
@@ -127,6 +152,8 @@ struct conf_key {
 #define DAEMON(f)	.scope = SCOPE_DAEMON, .off = offsetof(struct conf, f)
 #define ACCOUNT(f)	.scope = SCOPE_ACCOUNT, \
 			.off = offsetof(struct conf_account, f)
+#define ROUTE(f)	.scope = SCOPE_ROUTE, \
+			.off = offsetof(struct conf_route, f)
 #define POLICY(f)	.scope = SCOPE_POLICY, \
 			.off = offsetof(struct conf_policy, f)
 
@@ -224,6 +251,78 @@ static const struct conf_key conf_keys[NKEYS] = {
 	    ACCOUNT(refresh_token_file), .type = TYPE_PATH,
 	    .help = "x: file holding the first OAuth 2.0 refresh token; "
 	    "the rotated ones are kept in the state directory" },
+	[K_ALERT_ROUTES] = { "alert_routes", POLICY(alert_routes),
+	    .type = TYPE_LIST,
+	    .help = "routes (comma-separated [route] names) that get the "
+	    "account's alerts (default: every route)" },
+	[K_ALERT_OVERDUE] = { "alert_overdue", POLICY(alert_overdue),
+	    .type = TYPE_BOOL, .def = "yes",
+	    .help = "alert when a wait passes its SLA deadline" },
+	[K_ALERT_WARNING] = { "alert_warning", POLICY(alert_warning_pct),
+	    .type = TYPE_COUNT, .def = "0", .min = "0", .max = "99",
+	    .help = "early warning at this percentage of the SLA target "
+	    "(0: none)" },
+	[K_COMPLAINT_SPIKE_WINDOW] = { "complaint_spike_window",
+	    POLICY(spike_window_ms), .type = TYPE_DURATION, .def = "1h",
+	    .min = "1m", .max = "7d",
+	    .help = "sliding window in which complaints are counted" },
+	[K_COMPLAINT_SPIKE_FLOOR] = { "complaint_spike_floor",
+	    POLICY(spike_floor), .type = TYPE_COUNT, .def = "5", .min = "0",
+	    .max = "100000",
+	    .help = "complaints in the window needed for a spike (0: no "
+	    "spike alerts)" },
+	[K_COMPLAINT_SPIKE_FACTOR] = { "complaint_spike_factor",
+	    POLICY(spike_factor), .type = TYPE_COUNT, .def = "3", .min = "1",
+	    .max = "1000",
+	    .help = "a spike also needs this many times the trailing "
+	    "baseline (the mean of the 24 windows before)" },
+	[K_CONNECTOR_DOWN_AFTER] = { "connector_down_after",
+	    POLICY(down_after_ms), .type = TYPE_DURATION, .def = "15m",
+	    .min = "1m", .max = "7d",
+	    .help = "alert when an account's polls have failed for this long "
+	    "(authentication failures at once)" },
+	[K_BACKLOG_LIMIT] = { "backlog_limit", POLICY(backlog_limit),
+	    .type = TYPE_COUNT, .def = "0", .min = "0", .max = "10000000",
+	    .help = "alert when more waits than this are open (0: none)" },
+	[K_REPEAT_INTERVAL] = { "repeat_interval", POLICY(repeat_interval_ms),
+	    .type = TYPE_DURATION, .def = "4h", .min = "1m", .max = "30d",
+	    .help = "notify again about an alert still firing after this "
+	    "long" },
+	[K_GROUP_WAIT] = { "group_wait", POLICY(group_wait_ms),
+	    .type = TYPE_DURATION, .def = "30s", .max = "1h",
+	    .help = "alerts of one account and rule within this time go out "
+	    "as one notification" },
+	[K_ROUTE_TYPE] = { "type", ROUTE(type), .type = TYPE_NAME,
+	    .help = "webhook or email" },
+	[K_ROUTE_URL] = { "url", ROUTE(url), .type = TYPE_URL,
+	    .help = "the webhook's https:// URL (http:// on loopback only), or "
+	    "the mail server's smtp:// (STARTTLS) or smtps:// URL" },
+	[K_ROUTE_SECRET_FILE] = { "secret_file", ROUTE(secret_file),
+	    .type = TYPE_PATH,
+	    .help = "webhook: file holding the HMAC-SHA256 key that signs "
+	    "each body (default: none, unsigned)" },
+	[K_ROUTE_FORMAT] = { "format", ROUTE(format), .type = TYPE_NAME,
+	    .def = "json",
+	    .help = "webhook: the body: json (versioned) or slack "
+	    "({\"text\": ...}, also Mattermost)" },
+	[K_ROUTE_FROM] = { "from", ROUTE(from), .type = TYPE_ADDRESS,
+	    .help = "email: the sender address" },
+	[K_ROUTE_TO] = { "to", ROUTE(to), .type = TYPE_LIST,
+	    .help = "email: the recipients, comma-separated" },
+	[K_ROUTE_USERNAME] = { "username", ROUTE(username), .type = TYPE_TEXT,
+	    .help = "email: the SMTP AUTH user name (with password_file; "
+	    "default: no AUTH)" },
+	[K_ROUTE_PASSWORD_FILE] = { "password_file", ROUTE(password_file),
+	    .type = TYPE_PATH,
+	    .help = "email: file holding the SMTP AUTH password (with "
+	    "username)" },
+	[K_ROUTE_STARTTLS] = { "starttls", ROUTE(starttls), .type = TYPE_BOOL,
+	    .def = "yes",
+	    .help = "email: an smtp:// server must offer STARTTLS (no only "
+	    "for a server on loopback)" },
+	[K_ROUTE_CA_FILE] = { "ca_file", ROUTE(ca_file), .type = TYPE_PATH,
+	    .help = "PEM file of the certificate authorities to trust for "
+	    "url (default: the system's)" },
 	[K_HTTP_TIMEOUT] = { "http_timeout", DAEMON(http_timeout_ms),
 	    .type = TYPE_DURATION, .def = "30s", .min = "1s", .max = "10m",
 	    .help = "longest time one HTTP request may take" },
@@ -283,10 +382,11 @@ static const struct {
 
 static const char *const conf_type_names[] = {
 	[TYPE_PATH] = "path", [TYPE_NAME] = "name", [TYPE_URL] = "url",
+	[TYPE_ADDRESS] = "address", [TYPE_TEXT] = "text",
 	[TYPE_DURATION] = "duration", [TYPE_BOOL] = "boolean",
 	[TYPE_LEVEL] = "log level", [TYPE_ZONE] = "time zone",
 	[TYPE_HOURS] = "business hours", [TYPE_DATES] = "dates",
-	[TYPE_COUNT] = "number", [TYPE_SIZE] = "size",
+	[TYPE_COUNT] = "number", [TYPE_SIZE] = "size", [TYPE_LIST] = "list",
 	[TYPE_FRACTION] = "number 0..1", [TYPE_LANG] = "language",
 	[TYPE_CUES] = "cues",
 };
@@ -303,6 +403,7 @@ enum conf_where {
 	WHERE_SKIP,		/* in a section whose header was refused */
 	WHERE_DAEMON,
 	WHERE_ACCOUNT,		/* the last one of conf->accounts */
+	WHERE_ROUTE,		/* the last one of conf->routes */
 };
 
 struct conf_err {
@@ -323,6 +424,7 @@ struct conf_load {
 	enum conf_where	 where;
 	struct conf_sect daemon;
 	struct conf_sect *sects;	/* one per account, in parallel */
+	struct conf_sect *rsects;	/* one per route, in parallel */
 	char		**cont;		/* value continuation lines extend */
 	int		 cont_indent;	/* of the line that set it */
 	char		*scratch;	/* *cont of a refused value */
@@ -448,6 +550,7 @@ key_target(const struct conf_key *k, struct conf *conf,
 {
 	char *base;
 
+	assert(k->scope != SCOPE_ROUTE);
 	switch (k->scope) {
 	case SCOPE_DAEMON:
 		base = (char *)conf;
@@ -677,10 +780,12 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 		return -1;
 	}
 	switch (k->type) {
+	case TYPE_LIST:
 	case TYPE_PATH:
 		if (has_control(v, 0)) {
-			xasprintf(why, "%s: the path contains control "
-			    "characters", k->name);
+			xasprintf(why, "%s: the %s contains control "
+			    "characters", k->name,
+			    k->type == TYPE_LIST ? "list" : "path");
 			return -1;
 		}
 		break;
@@ -693,9 +798,12 @@ key_parse(const struct conf_key *k, const char *v, void *dst, char **why)
 		}
 		break;
 	case TYPE_URL:
+	case TYPE_ADDRESS:
+	case TYPE_TEXT:
 		if (has_control(v, 1)) {
-			xasprintf(why, "%s: the URL contains spaces or control "
-			    "characters", k->name);
+			xasprintf(why, "%s: the %s contains spaces or control "
+			    "characters", k->name, strcmp(k->name, "url") == 0 ?
+			    "URL" : "value");
 			return -1;
 		}
 		break;
@@ -789,12 +897,31 @@ key_find(const char *name)
 	return NULL;
 }
 
+/* The key of that name for the current section: route keys share names
+ * (url, ca_file, password_file) with account keys. */
+static const struct conf_key *
+key_find_in(const char *name, enum conf_where where)
+{
+	const struct conf_key *first = NULL;
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcasecmp(conf_keys[i].name, name) != 0)
+			continue;
+		if ((conf_keys[i].scope == SCOPE_ROUTE) == (where == WHERE_ROUTE))
+			return &conf_keys[i];
+		if (first == NULL)
+			first = &conf_keys[i];
+	}
+	return first;
+}
+
 int
 conf_key_info(size_t i, struct conf_keyinfo *out)
 {
 	static const char *const sections[] = {
 		[SCOPE_DAEMON] = "daemon", [SCOPE_ACCOUNT] = "account",
-		[SCOPE_POLICY] = "daemon account",
+		[SCOPE_POLICY] = "daemon account", [SCOPE_ROUTE] = "route",
 	};
 	const struct conf_key *k;
 
@@ -817,6 +944,7 @@ static void
 policy_clear(struct conf_policy *p)
 {
 	free(p->timezone);
+	free(p->alert_routes);
 	free(p->business_hours);
 	free(p->closed);
 	free(p->complaint_model);
@@ -846,6 +974,21 @@ account_clear(struct conf_account *a)
 	policy_clear(&a->policy);
 }
 
+static void
+route_clear(struct conf_route *r)
+{
+	free(r->name);
+	free(r->type);
+	free(r->url);
+	free(r->secret_file);
+	free(r->format);
+	free(r->from);
+	free(r->to);
+	free(r->username);
+	free(r->password_file);
+	free(r->ca_file);
+}
+
 void
 conf_free(struct conf *conf)
 {
@@ -856,6 +999,9 @@ conf_free(struct conf *conf)
 	for (i = 0; i < conf->naccounts; i++)
 		account_clear(&conf->accounts[i]);
 	free(conf->accounts);
+	for (i = 0; i < conf->nroutes; i++)
+		route_clear(&conf->routes[i]);
+	free(conf->routes);
 	policy_clear(&conf->defaults);
 	free(conf->database);
 	free(conf->metrics_listen);
@@ -871,7 +1017,8 @@ conf_default(const char *database)
 
 	conf = xcalloc(1, sizeof *conf);
 	for (i = 0; i < NKEYS; i++) {
-		if (conf_keys[i].scope != SCOPE_ACCOUNT)
+		if (conf_keys[i].scope != SCOPE_ACCOUNT &&
+		    conf_keys[i].scope != SCOPE_ROUTE)
 			key_default(&conf_keys[i],
 			    key_target(&conf_keys[i], conf, NULL));
 	}
@@ -991,6 +1138,11 @@ where_name(struct conf_load *ld, char *buf, size_t len)
 {
 	if (ld->where == WHERE_DAEMON)
 		return "[daemon]";
+	if (ld->where == WHERE_ROUTE) {
+		snprintf(buf, len, "[route \"%s\"]",
+		    ld->conf->routes[ld->conf->nroutes - 1].name);
+		return buf;
+	}
 	snprintf(buf, len, "[account \"%s\"]",
 	    ld->conf->accounts[ld->conf->naccounts - 1].name);
 	return buf;
@@ -1043,6 +1195,71 @@ section_account(struct conf_load *ld, char *s)
 	ld->where = WHERE_ACCOUNT;
 }
 
+static const struct conf_route *
+find_route(const struct conf *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nroutes; i++) {
+		if (strcmp(conf->routes[i].name, name) == 0)
+			return &conf->routes[i];
+	}
+	return NULL;
+}
+
+static void
+route_add(struct conf *conf, const char *name, int line)
+{
+	struct conf_route *r;
+	size_t i;
+
+	conf->routes = xreallocarray(conf->routes, conf->nroutes + 1,
+	    sizeof *conf->routes);
+	r = &conf->routes[conf->nroutes++];
+	memset(r, 0, sizeof *r);
+	r->name = xstrdup(name);
+	r->line = line;
+	for (i = 0; i < NKEYS; i++) {
+		if (conf_keys[i].scope == SCOPE_ROUTE)
+			key_default(&conf_keys[i],
+			    (char *)r + conf_keys[i].off);
+	}
+}
+
+static void
+section_route(struct conf_load *ld, char *s)
+{
+	const struct conf_route *prev;
+	struct conf_sect *sc;
+	char *name, *end, q[CONF_SHOW_MAX + 4];
+
+	name = lskip(s);
+	if (*name != '"' || (end = strchr(name + 1, '"')) == NULL ||
+	    *lskip(end + 1) != '\0') {
+		conf_error(ld, ld->lineno, "the route name must be in double "
+		    "quotes: [route \"NAME\"]");
+		return;
+	}
+	name++;
+	*end = '\0';
+	if (!valid_name(name, CONF_NAME_MAX, "-_.")) {
+		conf_error(ld, ld->lineno, "invalid route name \"%s\": use "
+		    "1 to %d letters, digits, '-', '_' or '.'",
+		    shown(name, q, sizeof q), CONF_NAME_MAX);
+		return;
+	}
+	if ((prev = find_route(ld->conf, name)) != NULL)
+		conf_error(ld, ld->lineno, "duplicate [route \"%s\"], "
+		    "already defined at line %d", name, prev->line);
+	route_add(ld->conf, name, ld->lineno);
+	ld->rsects = xreallocarray(ld->rsects, ld->conf->nroutes,
+	    sizeof *ld->rsects);
+	sc = &ld->rsects[ld->conf->nroutes - 1];
+	memset(sc, 0, sizeof *sc);
+	sc->line = ld->lineno;
+	ld->where = WHERE_ROUTE;
+}
+
 /* s: a stripped line starting with '['. */
 static void
 section_header(struct conf_load *ld, char *s)
@@ -1069,9 +1286,14 @@ section_header(struct conf_load *ld, char *s)
 	    (name[7] == '\0' || name[7] == '"' ||
 	    isspace((unsigned char)name[7])))
 		section_account(ld, name + 7);
+	else if (strncasecmp(name, "route", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == '"' ||
+	    isspace((unsigned char)name[5])))
+		section_route(ld, name + 5);
 	else
 		conf_error(ld, ld->lineno, "unknown section [%s] "
-		    "(expected [daemon] or [account \"NAME\"])",
+		    "(expected [daemon], [account \"NAME\"] or "
+		    "[route \"NAME\"])",
 		    shown(name, q, sizeof q));
 }
 
@@ -1168,15 +1390,21 @@ quotable_key(const char *name)
 static int
 secret_key(struct conf_load *ld, const char *name)
 {
+	const char *instead;
 	size_t i;
 
 	for (i = 0; i < sizeof conf_secret_keys / sizeof conf_secret_keys[0];
 	    i++) {
 		if (strcasecmp(name, conf_secret_keys[i].name) == 0) {
+			instead = conf_secret_keys[i].instead;
+			/* a route's key is the webhook's secret_file */
+			if (ld->where == WHERE_ROUTE &&
+			    strcmp(instead, "token_file") == 0)
+				instead = "secret_file";
 			conf_error(ld, ld->lineno, "key \"%s\": inline "
 			    "secrets are not supported, put the secret in a "
 			    "file and set %s", conf_secret_keys[i].name,
-			    conf_secret_keys[i].instead);
+			    instead);
 			return 1;
 		}
 	}
@@ -1197,7 +1425,17 @@ key_allowed(struct conf_load *ld, const struct conf_key *k,
 	}
 	if (k->scope == SCOPE_ACCOUNT && ld->where != WHERE_ACCOUNT) {
 		conf_error(ld, ld->lineno, "key \"%s\" is only valid in "
-		    "[account \"NAME\"] sections, not in [daemon]", k->name);
+		    "[account \"NAME\"] sections, not in %s", k->name, in);
+		return 0;
+	}
+	if (k->scope == SCOPE_ROUTE && ld->where != WHERE_ROUTE) {
+		conf_error(ld, ld->lineno, "key \"%s\" is only valid in "
+		    "[route \"NAME\"] sections, not in %s", k->name, in);
+		return 0;
+	}
+	if (k->scope != SCOPE_ROUTE && ld->where == WHERE_ROUTE) {
+		conf_error(ld, ld->lineno, "key \"%s\" is not valid in %s",
+		    k->name, in);
 		return 0;
 	}
 	if (first != 0) {
@@ -1241,7 +1479,10 @@ key_set(struct conf_load *ld, const struct conf_key *k, struct conf_sect *sc,
 
 	if (ld->where == WHERE_ACCOUNT)
 		a = &ld->conf->accounts[ld->conf->naccounts - 1];
-	dst = key_target(k, ld->conf, a);
+	if (k->scope == SCOPE_ROUTE)
+		dst = (char *)&ld->conf->routes[ld->conf->nroutes - 1] + k->off;
+	else
+		dst = key_target(k, ld->conf, a);
 	sc->keyline[k - conf_keys] = ld->lineno;
 	if (a != NULL && k->scope != SCOPE_DAEMON)
 		a->keyline[k - conf_keys] = ld->lineno;
@@ -1284,7 +1525,7 @@ conf_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	where = where_name(ld, in, sizeof in);
-	if ((k = key_find(name)) == NULL) {
+	if ((k = key_find_in(name, ld->where)) == NULL) {
 		if (quotable_key(name))
 			conf_error(ld, ld->lineno, "unknown key \"%s\" in %s",
 			    name, where);
@@ -1294,6 +1535,7 @@ conf_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	sc = ld->where == WHERE_DAEMON ? &ld->daemon :
+	    ld->where == WHERE_ROUTE ? &ld->rsects[ld->conf->nroutes - 1] :
 	    &ld->sects[ld->conf->naccounts - 1];
 	if (key_allowed(ld, k, sc, where))
 		key_set(ld, k, sc, value);
@@ -1443,6 +1685,243 @@ build_biz(struct conf_load *ld, struct conf_policy *p,
 		free(err);
 }
 
+/* Every name in alert_routes names a route. Reported where it is set. */
+static void
+check_alert_routes(struct conf_load *ld, const char *list, int line)
+{
+	char *copy, *p, *name, q[CONF_SHOW_MAX + 4];
+	size_t n = 0;
+
+	if (list == NULL || line == 0)
+		return;
+	copy = xstrdup(list);
+	for (p = copy; (name = strsep(&p, ",")) != NULL;) {
+		name = rstrip(lskip(name));
+		if (*name == '\0')
+			continue;
+		n++;
+		if (find_route(ld->conf, name) == NULL)
+			conf_error(ld, line, "alert_routes: no [route \"%s\"] "
+			    "in the file", shown(name, q, sizeof q));
+	}
+	if (n == 0)
+		conf_error(ld, line, "alert_routes: no route name in the list");
+	free(copy);
+}
+
+/*
+ * The host of a URL, after "scheme://" and any userinfo, before the port
+ * and path; an IPv6 literal without its brackets. -1 if there is none.
+ * (http-util.c has the same for the daemon, but needs libcurl.)
+ */
+static int
+url_host(const char *url, char *host, size_t len)
+{
+	const char *p, *h, *e, *at, *rb, *colon;
+
+	if ((p = strstr(url, "://")) == NULL)
+		return -1;
+	h = p + 3;
+	e = h + strcspn(h, "/?#");
+	if ((at = memchr(h, '@', (size_t)(e - h))) != NULL)
+		h = at + 1;
+	if (*h == '[') {
+		if ((rb = memchr(h, ']', (size_t)(e - h))) == NULL)
+			return -1;
+		h++;
+		e = rb;
+	} else if ((colon = memchr(h, ':', (size_t)(e - h))) != NULL)
+		e = colon;
+	if (e <= h || (size_t)(e - h) >= len)
+		return -1;
+	memcpy(host, h, (size_t)(e - h));
+	host[e - h] = '\0';
+	return 0;
+}
+
+/* 127.0.0.0/8, ::1 or localhost. */
+static int
+host_is_loopback(const char *host)
+{
+	unsigned a, b, c, d;
+	char extra;
+
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+		return 1;
+	if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) == 4)
+		return a == 127 && b < 256 && c < 256 && d < 256;
+	return 0;
+}
+
+static int
+has_scheme(const char *url, const char *scheme)
+{
+	return strncasecmp(url, scheme, strlen(scheme)) == 0;
+}
+
+/* A route's url: NULL if it will do, else why (the URL is not quoted: it
+ * may carry credentials). *loopback: its host is a loopback address. */
+static const char *
+route_url_problem(const char *url, int webhook, int *loopback)
+{
+	char host[256];
+
+	*loopback = 0;
+	if (url_host(url, host, sizeof host) == -1)
+		return webhook ? "not a URL with a host (e.g. "
+		    "https://hooks.example.com/replywatch)" :
+		    "not a URL with a host (e.g. smtp://mail.example.com:587)";
+	*loopback = host_is_loopback(host);
+	if (!webhook) {
+		if (has_scheme(url, "smtp://") || has_scheme(url, "smtps://"))
+			return NULL;
+		return "the scheme of an email route must be smtp:// "
+		    "(STARTTLS) or smtps://";
+	}
+	if (has_scheme(url, "https://"))
+		return NULL;
+	if (has_scheme(url, "http://"))
+		return *loopback ? NULL : "http:// is accepted only for "
+		    "loopback addresses (127.0.0.1, ::1, localhost): use "
+		    "https://";
+	return "the scheme of a webhook must be https:// (or http:// on "
+	    "loopback)";
+}
+
+/* local@domain: visible ASCII without the characters that would make it
+ * more than a plain address in a header or an SMTP command (as deliver.c
+ * requires). */
+static int
+plain_address(const char *s)
+{
+	const char *at, *p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	}
+	if (p == s || p - s > 254 || strpbrk(s, "<>()[],;:\\\"") != NULL)
+		return 0;
+	return (at = strchr(s, '@')) != NULL && at != s && at[1] != '\0' &&
+	    strchr(at + 1, '@') == NULL;
+}
+
+static void
+check_recipients(struct conf_load *ld, const char *list, int line)
+{
+	char *copy, *p, *addr;
+	size_t n = 0;
+
+	copy = xstrdup(list);
+	for (p = copy; (addr = strsep(&p, ",")) != NULL;) {
+		addr = rstrip(lskip(addr));
+		n++;
+		if (*addr == '\0')
+			conf_error(ld, line, "to: recipient %zu is empty", n);
+		else if (!plain_address(addr))
+			conf_error(ld, line, "to: recipient %zu is not a plain "
+			    "address (local@domain)", n);
+	}
+	free(copy);
+}
+
+/* Keys of one type of route only. */
+static const struct {
+	enum conf_key_id id;
+	int		 email;		/* 0: webhook */
+} route_type_keys[] = {
+	{ K_ROUTE_SECRET_FILE, 0 },
+	{ K_ROUTE_FORMAT, 0 },
+	{ K_ROUTE_FROM, 1 },
+	{ K_ROUTE_TO, 1 },
+	{ K_ROUTE_USERNAME, 1 },
+	{ K_ROUTE_PASSWORD_FILE, 1 },
+	{ K_ROUTE_STARTTLS, 1 },
+};
+
+/*
+ * A route on its own. Its secret_file and password_file are read (and
+ * their permissions checked) by routeset_new, as poller_check_account
+ * does for an account's token_file.
+ */
+static void
+check_route(struct conf_load *ld, const struct conf_route *r,
+    const struct conf_sect *sc)
+{
+	const char *why;
+	int webhook, loopback, line, url_ok = 0;
+	size_t i;
+
+	if (r->type == NULL) {
+		if (!sc->bad[K_ROUTE_TYPE])
+			conf_error(ld, r->line, "[route \"%s\"]: type = is "
+			    "required (webhook or email)", r->name);
+		return;
+	}
+	if (strcmp(r->type, "webhook") != 0 && strcmp(r->type, "email") != 0) {
+		conf_error(ld, sc->keyline[K_ROUTE_TYPE], "type: \"%s\" is "
+		    "not webhook or email", r->type);
+		return;
+	}
+	webhook = strcmp(r->type, "webhook") == 0;
+	for (i = 0; i < sizeof route_type_keys / sizeof route_type_keys[0];
+	    i++) {
+		line = sc->keyline[route_type_keys[i].id];
+		if (line != 0 && route_type_keys[i].email == webhook)
+			conf_error(ld, line, "key \"%s\" is only valid in "
+			    "%s routes, and [route \"%s\"] is a%s",
+			    conf_keys[route_type_keys[i].id].name,
+			    webhook ? "email" : "webhook", r->name,
+			    webhook ? " webhook" : "n email route");
+	}
+	loopback = 0;
+	if (r->url == NULL) {
+		if (!sc->bad[K_ROUTE_URL])
+			conf_error(ld, r->line, "[route \"%s\"]: url = is "
+			    "required", r->name);
+	} else if ((why = route_url_problem(r->url, webhook,
+	    &loopback)) != NULL)
+		conf_error(ld, sc->keyline[K_ROUTE_URL], "url: %s", why);
+	else
+		url_ok = 1;
+	if (webhook) {
+		if (strcmp(r->format, "json") != 0 &&
+		    strcmp(r->format, "slack") != 0)
+			conf_error(ld, sc->keyline[K_ROUTE_FORMAT], "format: "
+			    "\"%s\" is not json or slack", r->format);
+		return;
+	}
+	/* (with a bad url, that is what needs fixing first) */
+	if (!r->starttls && url_ok &&
+	    (!has_scheme(r->url, "smtp://") || !loopback))
+		conf_error(ld, sc->keyline[K_ROUTE_STARTTLS], "starttls = no "
+		    "is accepted only for an smtp:// url on loopback "
+		    "(127.0.0.1, ::1, localhost)");
+	if (r->from == NULL) {
+		if (!sc->bad[K_ROUTE_FROM])
+			conf_error(ld, r->line, "[route \"%s\"]: an email "
+			    "route needs from = (the sender address)",
+			    r->name);
+	} else if (!plain_address(r->from))
+		conf_error(ld, sc->keyline[K_ROUTE_FROM], "from: not a plain "
+		    "address (local@domain)");
+	if (r->to == NULL) {
+		if (!sc->bad[K_ROUTE_TO])
+			conf_error(ld, r->line, "[route \"%s\"]: an email "
+			    "route needs to = (the recipients, "
+			    "comma-separated)", r->name);
+	} else
+		check_recipients(ld, r->to, sc->keyline[K_ROUTE_TO]);
+	if (r->username != NULL && r->password_file == NULL &&
+	    !sc->bad[K_ROUTE_PASSWORD_FILE])
+		conf_error(ld, sc->keyline[K_ROUTE_USERNAME], "username = "
+		    "needs password_file = (SMTP AUTH)");
+	if (r->password_file != NULL && r->username == NULL &&
+	    !sc->bad[K_ROUTE_USERNAME])
+		conf_error(ld, sc->keyline[K_ROUTE_PASSWORD_FILE],
+		    "password_file = needs username = (SMTP AUTH)");
+}
+
 static void
 conf_resolve(struct conf_load *ld)
 {
@@ -1461,7 +1940,13 @@ conf_resolve(struct conf_load *ld)
 		inherit(ld, a, sc);
 		check_business_time(ld, a, sc);
 		build_biz(ld, &a->policy, sc);
+		check_alert_routes(ld, a->policy.alert_routes,
+		    sc->keyline[K_ALERT_ROUTES]);
 	}
+	check_alert_routes(ld, conf->defaults.alert_routes,
+	    ld->daemon.keyline[K_ALERT_ROUTES]);
+	for (i = 0; i < conf->nroutes; i++)
+		check_route(ld, &conf->routes[i], &ld->rsects[i]);
 }
 
 static void
@@ -1517,6 +2002,7 @@ conf_load_partial(const char *path, struct conf_errors *errs)
 	}
 	free(ld.buf);
 	free(ld.sects);
+	free(ld.rsects);
 	free(ld.scratch);
 	conf = ld.conf;
 	if (ld.nerrs > 0)

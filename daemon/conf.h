@@ -16,18 +16,20 @@ struct bizhours;
  *
  *   [daemon]            database, log_level, defaults for every policy key
  *   [account "NAME"]    one monitored brand account
+ *   [route "NAME"]      where alerts are delivered: a webhook or email
  *
- * NAME: 1 to 64 letters, digits, '-', '_' or '.'. An account inherits each
- * policy key (struct conf_policy) from [daemon] unless it sets it, wherever
- * the sections are in the file. Errors read "file:line: why"; open and read
- * failures "file: why". Values of secrets are never quoted in them.
+ * NAME: 1 to 64 letters, digits, '-', '_' or '.', unique among the
+ * sections of its kind. An account inherits each policy key (struct
+ * conf_policy) from [daemon] unless it sets it, wherever the sections are
+ * in the file. Errors read "file:line: why"; open and read failures
+ * "file: why". Values of secrets are never quoted in them.
  */
 
 #define CONF_DEFAULT_PATH	SYSCONFDIR "/replywatch/replywatch.conf"
 #define CONF_DEFAULT_DATABASE	LOCALSTATEDIR "/lib/replywatch/replywatch.db"
 
 /* Settings that [daemon] gives as defaults and an account may override. */
-#define CONF_ACCOUNT_MAXKEYS	48
+#define CONF_ACCOUNT_MAXKEYS	80
 
 struct conf_policy {
 	int64_t	 sla_direct_ms;		/* default 1h */
@@ -42,6 +44,18 @@ struct conf_policy {
 	double	 complaint_threshold;	/* 0..1, default 0.5 */
 	char	*complaint_cues;	/* extra cues (classify.h), NULL = none */
 	int	 language;		/* enum classify_lang, default auto */
+	/* alerts */
+	char	*alert_routes;		/* route names, comma-separated; NULL:
+					   every route */
+	int	 alert_overdue;		/* default yes */
+	int64_t	 alert_warning_pct;	/* 0: no early warning */
+	int64_t	 spike_window_ms;	/* default 1h */
+	int64_t	 spike_floor;		/* default 5; 0: no spike alerts */
+	int64_t	 spike_factor;		/* default 3 */
+	int64_t	 down_after_ms;		/* default 15m */
+	int64_t	 backlog_limit;		/* 0: no backlog alerts */
+	int64_t	 repeat_interval_ms;	/* default 4h */
+	int64_t	 group_wait_ms;		/* default 30s */
 };
 
 struct conf_account {
@@ -68,6 +82,22 @@ struct conf_account {
 	int	 keyline[CONF_ACCOUNT_MAXKEYS];	/* see conf_account_key_line */
 };
 
+/* A [route "NAME"]: where alerts are delivered. */
+struct conf_route {
+	char	*name;
+	int	 line;
+	char	*type;			/* "webhook" or "email" */
+	char	*url;
+	char	*secret_file;		/* webhook: HMAC key */
+	char	*format;		/* webhook: "json" (default) or "slack" */
+	char	*from;			/* email */
+	char	*to;			/* email: comma-separated */
+	char	*username;		/* email AUTH */
+	char	*password_file;
+	int	 starttls;		/* email smtp://: default yes */
+	char	*ca_file;
+};
+
 struct conf {
 	char	*path;
 	char	*database;
@@ -80,6 +110,8 @@ struct conf {
 	char	*metrics_listen;	/* "ADDR:PORT", NULL: no metrics */
 	struct conf_account *accounts;	/* array */
 	size_t	 naccounts;
+	struct conf_route *routes;	/* array */
+	size_t	 nroutes;
 };
 
 /* Every problem found, each as "file:line: why". */
@@ -118,7 +150,8 @@ const struct conf_policy *conf_policy_for(const struct conf *, const char *name)
 /* The table of keys, for --check-config and documentation. */
 struct conf_keyinfo {
 	const char	*name;
-	const char	*sections;	/* "daemon", "account" or "daemon account" */
+	const char	*sections;	/* "daemon", "account", "daemon account"
+					   or "route" */
 	const char	*type;		/* "duration", "path", "boolean", … */
 	const char	*def;		/* built-in default as written, NULL: none */
 	const char	*min, *max;	/* durations; NULL: no bound */

@@ -667,8 +667,18 @@ poll_job_done(struct poll_job *j, const struct poll_result *res)
 		}
 	}
 	job_free(j);
-	if (p->hooks.polled != NULL)
-		p->hooks.polled(s->acc->conf->name, s->name, ok, p->hooks.arg);
+	if (p->hooks.polled != NULL) {
+		struct poller_poll pp;
+
+		pp.account = s->acc->conf->name;
+		pp.stream = s->name;
+		pp.ok = ok;
+		pp.auth = r.status == POLL_AUTH;
+		pp.failures = s->failures;
+		pp.last_ok_ms = s->last_ok_ms;
+		pp.error = ok ? NULL : s->last_error;
+		p->hooks.polled(&pp, p->hooks.arg);
+	}
 	if (s->acc->retiring)
 		account_retired(s->acc);
 	else if (!p->stopping)

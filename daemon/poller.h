@@ -24,13 +24,23 @@ struct store;
  */
 struct poller;
 
+/* How a poll ended. */
+struct poller_poll {
+	const char	*account;
+	const char	*stream;
+	int		 ok;
+	int		 auth;		/* refused the credentials (401/403) */
+	int64_t		 failures;	/* in a row, this one included */
+	int64_t		 last_ok_ms;	/* the last success, -1: never */
+	const char	*error;		/* why it failed, NULL on success */
+};
+
 /* What the poller tells its owner. Any may be NULL. */
 struct poller_hooks {
 	/* a new message was stored */
 	void	(*message)(const struct msg *, void *arg);
-	/* a poll ended (ok: 1 on success) */
-	void	(*polled)(const char *account, const char *stream, int ok,
-		    void *arg);
+	/* a poll ended */
+	void	(*polled)(const struct poller_poll *, void *arg);
 	void	*arg;
 };
 

@@ -39,6 +39,13 @@ static const struct cmd_entry commands[] = {
 	  cmd_check_account },
 	{ "status", "[--account A] [--format F]",
 	  "What the daemon last saw of each account's polls", cmd_status },
+	{ "alerts", "[--firing] [--since T] [--account A] [--rule R] "
+	  "[--limit N] [--format F]",
+	  "Alerts fired and resolved, and how they were told", cmd_alerts },
+	{ "silence", "add [--account A] [--rule R] --for DURATION|--until T "
+	  "--reason TEXT | list [--all] [--format F] | remove ID",
+	  "Keep alerts of an account or rule from being told for a while",
+	  cmd_silence },
 	{ "classify", "[--account A] [--model FILE] [--lang auto|en|de] "
 	  "[--threshold X] [--cues SPEC]",
 	  "Tell complaints from other messages, one per line", cmd_classify },
@@ -83,6 +90,20 @@ cmd_usage_error(const char *name, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'replywatch %s --help'.\n", name);
 	return EXIT_USAGE;
+}
+
+int
+cmd_alert_rule_valid(const char *name)
+{
+	static const char *const rules[] = {
+		"overdue", "complaint_spike", "connector_down", "backlog",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof rules / sizeof rules[0]; i++)
+		if (strcmp(name, rules[i]) == 0)
+			return 0;
+	return -1;
 }
 
 int

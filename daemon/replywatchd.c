@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
+#include "alert.h"
 #include "conf.h"
 #include "http.h"
 #include "exporter.h"
@@ -17,7 +18,9 @@
 #include "metrics.h"
 #include "msg.h"
 #include "notify.h"
+#include "outbox.h"
 #include "poller.h"
+#include "routes.h"
 #include "store.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -49,6 +52,11 @@ struct daemon {
 	struct http	*http;
 	struct poller	*poller;
 	struct watch	*watch;
+	struct routeset	*routes;
+	struct routeset	**old_routes;	/* replaced by reloads */
+	size_t		 nold_routes;
+	struct outbox	*outbox;
+	struct alerts	*alerts;
 	struct metrics_server *metrics;
 	struct exporter	 exporter;
 	uv_signal_t	 sigterm, sigint, sighup;
@@ -139,10 +147,12 @@ status_line(struct daemon *d, char *buf, size_t len)
 	size_t failing = d->poller != NULL ? poller_nfailing(d->poller) : 0;
 	size_t overdue = d->watch != NULL ? watch_noverdue(d->watch) : 0;
 	size_t open = d->watch != NULL ? watch_nopen(d->watch) : 0;
+	size_t firing = d->alerts != NULL ? alerts_nfiring(d->alerts) : 0;
 
 	snprintf(buf, len, "%zu account%s, %zu wait%s open, %zu overdue, "
-	    "%zu stream%s failing", n, n == 1 ? "" : "s", open,
-	    open == 1 ? "" : "s", overdue, failing, failing == 1 ? "" : "s");
+	    "%zu stream%s failing, %zu alert%s firing", n, n == 1 ? "" : "s",
+	    open, open == 1 ? "" : "s", overdue, failing,
+	    failing == 1 ? "" : "s", firing, firing == 1 ? "" : "s");
 }
 
 /* STATUS= when it says something new. */
@@ -209,6 +219,10 @@ on_poller_stopped(void *arg)
 
 	if (d->watch != NULL)
 		watch_stop(d->watch);
+	if (d->alerts != NULL)
+		alerts_stop(d->alerts);
+	if (d->outbox != NULL)
+		outbox_stop(d->outbox);
 	if (d->metrics != NULL)
 		metrics_server_close(d->metrics, NULL, NULL);
 	d->metrics = NULL;
@@ -260,15 +274,18 @@ static void
 daemon_reload(struct daemon *d)
 {
 	struct conf *conf;
+	struct routeset *routes = NULL;
 	char *err = NULL;
 
 	notify_reloading();
 	log_notice("SIGHUP: reloading %s", d->conf_path);
 	if ((conf = load_conf(d->conf_path, 1)) == NULL ||
+	    (routes = routeset_new(conf, &err)) == NULL ||
 	    poller_reload(d->poller, conf, &err) == -1) {
 		if (err != NULL)
 			log_err("%s", err);
 		free(err);
+		routeset_free(routes);
 		conf_free(conf);
 		log_err("reload: the new configuration is refused; the old "
 		    "one stays in force");
@@ -282,6 +299,12 @@ daemon_reload(struct daemon *d)
 		log_warn("reload: metrics_listen changes on restart only");
 	log_set_level(conf->log_level);
 	watch_reconfigure(d->watch, conf);
+	alerts_reconfigure(d->alerts, conf, routes);
+	outbox_set_routes(d->outbox, routes);
+	d->old_routes = xreallocarray(d->old_routes, d->nold_routes + 1,
+	    sizeof *d->old_routes);
+	d->old_routes[d->nold_routes++] = d->routes;
+	d->routes = routes;
 	d->old_confs = xreallocarray(d->old_confs, d->nold_confs + 1,
 	    sizeof *d->old_confs);
 	d->old_confs[d->nold_confs++] = d->conf;
@@ -312,15 +335,16 @@ on_message(const struct msg *m, void *arg)
 	struct daemon *d = arg;
 
 	watch_message(d->watch, m);
+	alerts_message(d->alerts, m);
 }
 
 static void
-on_polled(const char *account, const char *stream, int ok, void *arg)
+on_polled(const struct poller_poll *pp, void *arg)
 {
-	(void)account;
-	(void)stream;
-	(void)ok;
-	status_update(arg);
+	struct daemon *d = arg;
+
+	alerts_polled(d->alerts, pp);
+	status_update(d);
 }
 
 static void
@@ -340,6 +364,7 @@ daemon_start(struct daemon *d)
 {
 	struct http_options ho;
 	struct poller_hooks hooks;
+	struct watch_hooks wh;
 	char *err = NULL;
 
 	if ((d->store = store_open(d->conf->database, STORE_CREATE,
@@ -352,9 +377,23 @@ daemon_start(struct daemon *d)
 	ho.max_body = (size_t)d->conf->max_response_size;
 	if ((d->http = http_new(&d->loop, &ho, &err)) == NULL)
 		goto fail;
+	if ((d->routes = routeset_new(d->conf, &err)) == NULL)
+		goto fail;
+	d->outbox = outbox_new(&d->loop, d->store, d->http, d->routes);
+	d->alerts = alerts_new(&d->loop, d->store, d->outbox, d->conf,
+	    d->routes);
 	d->watch = watch_new(&d->loop, d->conf);
+	memset(&wh, 0, sizeof wh);
+	wh.due = alerts_due;
+	wh.closed = alerts_closed;
+	wh.open_count = alerts_open_count;
+	wh.arg = d->alerts;
+	watch_set_hooks(d->watch, &wh);
 	store_set_observer(d->store, watch_observe, d->watch);
-	if (watch_load(d->watch, d->store, &err) == -1)
+	if (alerts_load(d->alerts, &err) == -1 ||
+	    watch_load(d->watch, d->store, &err) == -1 ||
+	    alerts_start(d->alerts, d->watch, &err) == -1 ||
+	    outbox_load(d->outbox, &err) == -1)
 		goto fail;
 	memset(&hooks, 0, sizeof hooks);
 	hooks.message = on_message;
@@ -414,7 +453,13 @@ run(const char *cpath, int verbose)
 		log_err("loop closed with handles still open: %s",
 		    uv_strerror(rc));
 	poller_free(d.poller);
+	alerts_free(d.alerts);
+	outbox_free(d.outbox);
 	watch_free(d.watch);
+	routeset_free(d.routes);
+	for (i = 0; i < d.nold_routes; i++)
+		routeset_free(d.old_routes[i]);
+	free(d.old_routes);
 	store_close(d.store);
 	curl_global_cleanup();
 	conf_free(d.conf);
@@ -470,15 +515,27 @@ static int
 check_config(const char *cpath)
 {
 	struct conf *conf;
+	struct routeset *rs;
+	char *err = NULL;
+	int bad;
 
 	if ((conf = load_conf(cpath, 0)) == NULL)
 		return 1;
-	if (check_connectors(conf) == -1) {
+	bad = check_connectors(conf) == -1;
+	/* the routes' secrets, as the daemon will read them */
+	if ((rs = routeset_new(conf, &err)) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		bad = 1;
+	}
+	routeset_free(rs);
+	if (bad) {
 		conf_free(conf);
 		return 1;
 	}
-	printf("%s: configuration OK, %zu account%s\n", conf->path,
-	    conf->naccounts, conf->naccounts == 1 ? "" : "s");
+	printf("%s: configuration OK, %zu account%s, %zu route%s\n",
+	    conf->path, conf->naccounts, conf->naccounts == 1 ? "" : "s",
+	    conf->nroutes, conf->nroutes == 1 ? "" : "s");
 	conf_free(conf);
 	return 0;
 }

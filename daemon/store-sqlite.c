@@ -124,8 +124,83 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages ADD COLUMN complaint_score REAL;"
 	"ALTER TABLE messages ADD COLUMN lang TEXT;"
 	"ALTER TABLE messages ADD COLUMN cues TEXT;",
+
+	/* 4: alerts (store-alerts.c). An alert is a rule firing for a subject
+	 * of an account (names as in the configuration, not row ids: an
+	 * account may fire before it has a message); while it fires it is
+	 * the only one of its (rule, account, subject). */
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  rule TEXT NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  details TEXT,"
+	"  fired_ms INTEGER NOT NULL,"
+	"  resolved_ms INTEGER,"
+	"  notified_ms INTEGER,"
+	"  held INTEGER NOT NULL DEFAULT 0);"
+	"CREATE UNIQUE INDEX alerts_firing ON alerts (rule, account, subject)"
+	"  WHERE resolved_ms IS NULL;"
+	/* `replywatch alerts --since`: fired or resolved since */
+	"CREATE INDEX alerts_fired ON alerts (fired_ms);"
+	"CREATE INDEX alerts_resolved ON alerts (resolved_ms)"
+	"  WHERE resolved_ms IS NOT NULL;"
+	/* what is to be told, written with the change; done: NULL while
+	 * pending, else how it was handled (notified, silenced, dropped) */
+	"CREATE TABLE alert_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  alert_id INTEGER NOT NULL REFERENCES alerts (id),"
+	"  event TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL,"
+	"  done TEXT);"
+	"CREATE INDEX alert_events_pending ON alert_events (id)"
+	"  WHERE done IS NULL;"
+	"CREATE INDEX alert_events_alert ON alert_events (alert_id);"
+	/* one per group of events and route: the body exactly as sent and
+	 * the state of its delivery; key: the idempotency key */
+	"CREATE TABLE notifications ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  route TEXT NOT NULL,"
+	"  account TEXT,"
+	"  rule TEXT,"
+	"  event TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  subject TEXT,"
+	"  text TEXT,"
+	"  json TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending',"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_ms INTEGER,"
+	"  done_ms INTEGER,"
+	"  last_error TEXT);"
+	"CREATE INDEX notifications_pending ON notifications (id)"
+	"  WHERE state = 'pending';"
+	"CREATE TABLE notification_events ("
+	"  notification_id INTEGER NOT NULL REFERENCES notifications (id),"
+	"  event_id INTEGER NOT NULL REFERENCES alert_events (id),"
+	"  PRIMARY KEY (notification_id, event_id)) WITHOUT ROWID;"
+	"CREATE INDEX notification_events_event ON notification_events"
+	"  (event_id);"
+	/* account, rule: NULL for every one. AUTOINCREMENT: people remove
+	 * silences by id, which must never name a later one. */
+	"CREATE TABLE silences ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  account TEXT,"
+	"  rule TEXT,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  created_by TEXT);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define ALERT_COLS "id, rule, account, subject, severity, summary, details," \
+	" fired_ms, resolved_ms, notified_ms, held"
+#define NOTIF_COLS "id, key, route, account, rule, event, created_ms," \
+	" subject, text, json, state, attempts, next_ms, done_ms, last_error"
 
 static const char *const stmt_sql[S_NSTMT] = {
 	[S_ACCOUNT_ADD] = "INSERT INTO accounts (platform, name) VALUES (?, ?)",
@@ -212,6 +287,70 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " c.id FROM waits w JOIN messages o ON o.id = w.open_msg"
 	    " LEFT JOIN messages c ON c.id = w.close_msg"
 	    " WHERE w.conv_id = ? ORDER BY w.opened_ms, w.id",
+	/* store-alerts.c */
+	[S_SAVEPOINT] = "SAVEPOINT rw_tx",
+	[S_RELEASE] = "RELEASE rw_tx",
+	[S_ROLLBACK_TO] = "ROLLBACK TO rw_tx",
+	[S_ALERT_ADD] = "INSERT INTO alerts (rule, account, subject, severity,"
+	    " summary, details, fired_ms, resolved_ms, notified_ms, held)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_ALERT_UPDATE] = "UPDATE alerts SET severity = ?2, summary = ?3,"
+	    " details = ?4, resolved_ms = ?5, notified_ms = ?6, held = ?7"
+	    " WHERE id = ?1",
+	/* The alerts of `replywatch alerts`, in three shapes so that each
+	 * reads through its index: ?2 since, ?3 account, ?4 rule (NULL:
+	 * all), ?5 limit (-1: none); the newest of them, oldest first. The
+	 * union reads only the alerts fired or resolved since (an OR would
+	 * scan them all); +fired_ms keeps the planner from walking the
+	 * whole history in order instead of the few firing alerts. */
+	[S_ALERT_LIST] = "SELECT " ALERT_COLS " FROM ("
+	    " SELECT * FROM alerts WHERE (?3 IS NULL OR account = ?3)"
+	    " AND (?4 IS NULL OR rule = ?4)"
+	    " ORDER BY fired_ms DESC, id DESC LIMIT ?5) ORDER BY fired_ms, id",
+	[S_ALERT_SINCE] = "SELECT " ALERT_COLS " FROM ("
+	    " SELECT * FROM alerts WHERE id IN ("
+	    "  SELECT id FROM alerts WHERE fired_ms >= ?2 UNION ALL"
+	    "  SELECT id FROM alerts WHERE resolved_ms >= ?2)"
+	    " AND (?3 IS NULL OR account = ?3) AND (?4 IS NULL OR rule = ?4)"
+	    " ORDER BY +fired_ms DESC, id DESC LIMIT ?5) ORDER BY fired_ms, id",
+	[S_ALERT_FIRING] = "SELECT " ALERT_COLS " FROM ("
+	    " SELECT * FROM alerts WHERE resolved_ms IS NULL"
+	    " AND (?2 IS NULL OR fired_ms >= ?2)"
+	    " AND (?3 IS NULL OR account = ?3) AND (?4 IS NULL OR rule = ?4)"
+	    " ORDER BY +fired_ms DESC, id DESC LIMIT ?5) ORDER BY fired_ms, id",
+	[S_EVENT_ADD] = "INSERT INTO alert_events (alert_id, event, at_ms)"
+	    " SELECT id, ?2, ?3 FROM alerts WHERE id = ?1",
+	[S_EVENT_PENDING] = "SELECT e.id, e.alert_id, e.event, e.at_ms,"
+	    " a.id, a.rule, a.account, a.subject, a.severity, a.summary,"
+	    " a.details, a.fired_ms, a.resolved_ms, a.notified_ms, a.held"
+	    " FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
+	    " WHERE e.done IS NULL ORDER BY e.id",
+	[S_EVENT_DONE] = "UPDATE alert_events SET done = ?2 WHERE id = ?1",
+	[S_NOTIF_ADD] = "INSERT INTO notifications (key, route, account, rule,"
+	    " event, created_ms, subject, text, json, state, attempts, next_ms,"
+	    " done_ms, last_error)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_NOTIF_EVENT_ADD] = "INSERT OR IGNORE INTO notification_events"
+	    " (notification_id, event_id) SELECT ?1, id FROM alert_events"
+	    " WHERE id = ?2",
+	[S_NOTIF_UPDATE] = "UPDATE notifications SET state = ?2, attempts = ?3,"
+	    " next_ms = ?4, done_ms = ?5, last_error = ?6 WHERE id = ?1",
+	[S_NOTIF_GET] = "SELECT " NOTIF_COLS " FROM notifications WHERE id = ?",
+	[S_NOTIF_PENDING] = "SELECT " NOTIF_COLS " FROM notifications"
+	    " WHERE state = 'pending' ORDER BY id",
+	[S_NOTIF_OF_ALERT] = "SELECT " NOTIF_COLS " FROM notifications"
+	    " WHERE id IN"
+	    " (SELECT ne.notification_id FROM alert_events e"
+	    "  JOIN notification_events ne ON ne.event_id = e.id"
+	    "  WHERE e.alert_id = ?)"
+	    " ORDER BY id",
+	[S_SILENCE_ADD] = "INSERT INTO silences (account, rule, created_ms,"
+	    " until_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+	[S_SILENCE_REMOVE] = "DELETE FROM silences WHERE id = ?",
+	[S_SILENCE_LIST] = "SELECT id, account, rule, created_ms, until_ms,"
+	    " reason, created_by FROM silences"
+	    " WHERE ?1 IS NULL OR (created_ms <= ?1 AND ?1 < until_ms)"
+	    " ORDER BY id",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -556,6 +695,7 @@ store_close(struct store *st)
 	if (st->in_batch)
 		store_rollback(st);
 	ingest_free(st->ingest);
+	sq_alerts_close(st);
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sq_forget_accounts(st);

@@ -47,6 +47,27 @@ enum stmt_id {
 	S_MSG_MAX,
 	S_CONV_INFO,
 	S_CONV_WAITS,
+	/* store-alerts.c */
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_ALERT_ADD,
+	S_ALERT_UPDATE,
+	S_ALERT_LIST,
+	S_ALERT_SINCE,
+	S_ALERT_FIRING,
+	S_EVENT_ADD,
+	S_EVENT_PENDING,
+	S_EVENT_DONE,
+	S_NOTIF_ADD,
+	S_NOTIF_EVENT_ADD,
+	S_NOTIF_UPDATE,
+	S_NOTIF_GET,
+	S_NOTIF_PENDING,
+	S_NOTIF_OF_ALERT,
+	S_SILENCE_ADD,
+	S_SILENCE_REMOVE,
+	S_SILENCE_LIST,
 	S_BEGIN,
 	S_COMMIT,
 	S_ROLLBACK,
@@ -90,6 +111,12 @@ struct store {
 	void		*observer_arg;
 	int64_t		 batch_first_msg; /* messages above this row id are
 					    the open batch's (observer only) */
+	int		 tx_depth;	/* store_tx_begin nesting (store-alerts.c) */
+	int		 tx_own;	/* the outermost is a transaction of its
+					   own, not a savepoint of a batch */
+	int		 tx_undone;	/* the last store_tx_commit failed and
+					   rolled its level back */
+	struct sq_arena	 got;		/* strings of store_notification_get */
 };
 
 /* store-sqlite.c */
@@ -108,6 +135,9 @@ const struct account *sq_account_by_name(const struct store *,
 
 size_t	 sq_arena_add(struct sq_arena *, const char *);	/* SIZE_MAX for NULL */
 const char *sq_arena_str(const struct sq_arena *, size_t);
+
+/* store-alerts.c */
+void	 sq_alerts_close(struct store *);
 
 /* store-ingest.c */
 void	 ingest_free(struct ingest *);

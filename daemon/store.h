@@ -169,4 +169,131 @@ void	store_set_observer(struct store *, store_waits_fn *, void *arg);
  * one line per plan row, caller frees. */
 char	*store_explain_wait_query(struct store *, const struct store_filter *);
 
+/*
+ * Alerts (alert.c decides, outbox.c delivers; this only keeps them).
+ *
+ * An alert is one rule firing for one subject of one account: "overdue"
+ * for a wait, "complaint_spike", "connector_down" and "backlog" for the
+ * account as a whole. While it fires, (rule, account, subject) is unique;
+ * once resolved it is history. Each change that must be told is written as
+ * an event (the outbox's input) in the same transaction as the change;
+ * events are then turned into notifications, one per route, which carry
+ * the exact body sent and the state of its delivery.
+ *
+ * store_tx_begin/commit/rollback make several of these writes one
+ * transaction: inside an open batch (the observer) a savepoint of it,
+ * otherwise a transaction of its own. They nest.
+ */
+int	store_tx_begin(struct store *, char **errstr);
+int	store_tx_commit(struct store *, char **errstr);
+void	store_tx_rollback(struct store *);
+
+struct store_alert {
+	int64_t		 id;		/* set by store_alert_add */
+	const char	*rule;
+	const char	*account;
+	const char	*subject;	/* what it is about; "" for the account */
+	const char	*severity;	/* "warning" or "critical" */
+	const char	*summary;	/* one line, for people */
+	const char	*details;	/* a JSON object, NULL: none */
+	int64_t		 fired_ms;
+	int64_t		 resolved_ms;	/* -1: firing */
+	int64_t		 notified_ms;	/* last firing or repeat notice queued,
+					   -1: none yet */
+	int		 held;		/* not told: its account's connector is
+					   down */
+};
+/* Insert; sets a->id. */
+int	store_alert_add(struct store *, struct store_alert *, char **errstr);
+/* Write back severity, summary, details, resolved_ms, notified_ms and held
+ * of the alert with a->id. */
+int	store_alert_update(struct store *, const struct store_alert *,
+	    char **errstr);
+
+struct store_alert_filter {
+	int		 firing;	/* only those not resolved */
+	int64_t		 since_ms;	/* fired or resolved at or after; -1: any */
+	const char	*account;	/* NULL: all */
+	const char	*rule;		/* NULL: all */
+	size_t		 limit;		/* 0: no limit; newest first then */
+};
+typedef void store_alert_fn(const struct store_alert *, void *arg);
+/* Oldest first (with a limit: the newest `limit` of them, oldest first). */
+int	store_each_alert(struct store *, const struct store_alert_filter *,
+	    store_alert_fn *, void *arg, char **errstr);
+
+/* What is to be told: "firing", "repeat" or "resolved". */
+struct store_alert_event {
+	int64_t		 id;
+	int64_t		 alert_id;
+	const char	*event;
+	int64_t		 at_ms;
+};
+int	store_event_add(struct store *, int64_t alert_id, const char *event,
+	    int64_t at_ms, int64_t *id, char **errstr);
+/* Events not yet handled, oldest first, each with its alert. */
+typedef void store_event_fn(const struct store_alert_event *,
+    const struct store_alert *, void *arg);
+int	store_each_pending_event(struct store *, store_event_fn *, void *arg,
+	    char **errstr);
+/* An event handled: "notified" (notifications were added for it),
+ * "silenced" or "dropped" (nothing to tell, e.g. the resolve of an alert
+ * never told). */
+int	store_event_done(struct store *, int64_t event_id, const char *how,
+	    char **errstr);
+
+/* One notification: the events of one group, for one route. */
+struct store_notification {
+	int64_t		 id;		/* set by store_notification_add */
+	const char	*key;		/* the idempotency key */
+	const char	*route;
+	const char	*account;
+	const char	*rule;
+	const char	*event;
+	int64_t		 created_ms;
+	const char	*subject, *text, *json;	/* exactly as sent */
+	const char	*state;		/* "pending", "delivered", "failed" */
+	int		 attempts;
+	int64_t		 next_ms;	/* pending: next attempt */
+	int64_t		 done_ms;	/* delivered or failed at, -1 */
+	const char	*last_error;	/* NULL: none */
+};
+/* Insert with the ids of the events it tells; sets n->id. */
+int	store_notification_add(struct store *, struct store_notification *,
+	    const int64_t *event_ids, size_t nevents, char **errstr);
+/* Write back state, attempts, next_ms, done_ms and last_error. */
+int	store_notification_update(struct store *,
+	    const struct store_notification *, char **errstr);
+/* One notification by id; 0 found, 1 not found, -1 error. The strings live
+ * until the next call into the store. */
+int	store_notification_get(struct store *, int64_t id,
+	    struct store_notification *out, char **errstr);
+typedef void store_notification_fn(const struct store_notification *,
+    void *arg);
+/* Pending ones, in order of id. */
+int	store_each_pending_notification(struct store *,
+	    store_notification_fn *, void *arg, char **errstr);
+/* The notifications that told events of one alert, in order of id. */
+int	store_each_alert_notification(struct store *, int64_t alert_id,
+	    store_notification_fn *, void *arg, char **errstr);
+
+/* Silences: alerts of an account (NULL: every account) and rule (NULL:
+ * every rule) are not told while created_ms <= now < until_ms. */
+struct store_silence {
+	int64_t		 id;
+	const char	*account;
+	const char	*rule;
+	int64_t		 created_ms;
+	int64_t		 until_ms;
+	const char	*reason;
+	const char	*created_by;	/* login name, NULL: unknown */
+};
+int	store_silence_add(struct store *, struct store_silence *, char **errstr);
+/* 0 removed, 1 no such silence, -1 error. */
+int	store_silence_remove(struct store *, int64_t id, char **errstr);
+/* Those still in force at at_ms (all if at_ms < 0), by id. */
+typedef void store_silence_fn(const struct store_silence *, void *arg);
+int	store_each_silence(struct store *, int64_t at_ms, store_silence_fn *,
+	    void *arg, char **errstr);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bizhours.h"
 #include "conf.h"
 #include "log.h"
 #include "msg.h"
@@ -30,7 +31,9 @@ struct open_wait {
 	int64_t		 complaint_ms;
 	int64_t		 target_ms;
 	int64_t		 deadline_ms;
+	int64_t		 warn_ms;	/* early warning, -1: none */
 	int		 overdue;
+	int		 warned;
 };
 
 struct conv {
@@ -50,6 +53,7 @@ struct deadline {
 	struct conv	*conv;
 	uint64_t	 gen;
 	size_t		 wait;		/* index in conv->waits */
+	int		 level;		/* 1 early warning, 2 deadline */
 };
 
 struct watch {
@@ -63,7 +67,10 @@ struct watch {
 	size_t		 nopen, noverdue;
 	int		 loading;	/* watch_load: summarise, do not tell */
 	struct watch_group *groups;	/* per account and kind */
+	size_t		*gopen;		/* open waits per group, kept up to
+					   date (groups[].open is not) */
 	size_t		 ngroups;
+	struct watch_hooks hooks;
 };
 
 const double watch_reply_bounds[WATCH_NBUCKETS] = {
@@ -117,6 +124,8 @@ group_of(struct watch *w, const char *account, enum msg_kind kind)
 			return i;
 	}
 	w->groups = xreallocarray(w->groups, w->ngroups + 1, sizeof *w->groups);
+	w->gopen = xreallocarray(w->gopen, w->ngroups + 1, sizeof *w->gopen);
+	w->gopen[w->ngroups] = 0;
 	g = &w->groups[w->ngroups];
 	memset(g, 0, sizeof *g);
 	g->account = xstrdup(account);
@@ -165,6 +174,7 @@ conv_clear_waits(struct watch *w, struct conv *c)
 		free(c->waits[i].open_id);
 	}
 	w->nopen -= c->n;
+	w->gopen[c->group] -= c->n;
 	free(c->waits);
 	c->waits = NULL;
 	c->n = 0;
@@ -359,13 +369,122 @@ observe(struct watch_group *g, double seconds)
 
 /* ---- tracking waits ------------------------------------------------------- */
 
+/* Its target and deadline, and the time of its early warning. A complaint
+ * makes the complaint target count from the opening. */
+static void
+set_deadlines(const struct conf_policy *pol, enum msg_kind kind,
+    struct open_wait *ow)
+{
+	int64_t warn;
+
+	stats_sla(pol, kind, ow->complaint_ms >= 0, ow->opened_ms, -1,
+	    ow->opened_ms, &ow->target_ms, &ow->deadline_ms);
+	ow->warn_ms = -1;
+	if (pol->alert_warning_pct <= 0)
+		return;
+	warn = ow->target_ms / 100 * pol->alert_warning_pct +
+	    ow->target_ms % 100 * pol->alert_warning_pct / 100;
+	if (pol->sla_business_time && pol->biz != NULL) {
+		ow->warn_ms = bizhours_add(pol->biz, ow->opened_ms, warn + 1);
+		if (ow->warn_ms != INT64_MAX)
+			ow->warn_ms--;
+	} else
+		ow->warn_ms = ow->opened_ms + warn;
+}
+
+static void
+push_deadlines(struct watch *w, struct conv *c, size_t k)
+{
+	const struct open_wait *ow = &c->waits[k];
+	struct deadline d;
+
+	d.conv = c;
+	d.gen = c->gen;
+	d.wait = k;
+	d.level = 2;
+	d.at_ms = ow->deadline_ms;
+	heap_push(w, &d);
+	if (ow->warn_ms >= 0 && ow->warn_ms < ow->deadline_ms) {
+		d.level = 1;
+		d.at_ms = ow->warn_ms;
+		heap_push(w, &d);
+	}
+}
+
+static void
+wait_view(const struct conv *c, const struct open_wait *ow,
+    struct watch_wait *ww)
+{
+	memset(ww, 0, sizeof *ww);
+	ww->account = c->account;
+	ww->kind = c->kind;
+	ww->conversation = c->conversation;
+	ww->open_id = ow->open_id;
+	ww->author = ow->author;
+	ww->opened_ms = ow->opened_ms;
+	ww->complaint_ms = ow->complaint_ms;
+	ww->target_ms = ow->target_ms;
+	ww->deadline_ms = ow->deadline_ms;
+	ww->closed_ms = -1;
+}
+
+/* Tell the hooks about an old open wait that the new view no longer has
+ * open: answered, or gone. */
+static void
+tell_closed(struct watch *w, const struct conv *c, const struct open_wait *ow,
+    const struct store_conv_waits *cw)
+{
+	struct watch_wait ww;
+	size_t i;
+
+	if (w->hooks.closed == NULL)
+		return;
+	wait_view(c, ow, &ww);
+	for (i = 0; i < cw->n && ow->open_id != NULL; i++) {
+		const struct store_wait_info *wi = &cw->waits[i];
+
+		if (wi->open_id != NULL && strcmp(wi->open_id,
+		    ow->open_id) == 0) {
+			if (wi->closed_ms < 0)
+				return;		/* still open */
+			ww.closed_ms = wi->closed_ms;
+			ww.close_id = wi->close_id;
+			break;
+		}
+	}
+	w->hooks.closed(&ww, w->hooks.arg);
+}
+
+static size_t
+account_open(const struct watch *w, const char *account)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < w->ngroups; i++) {
+		if (strcmp(w->groups[i].account, account) == 0)
+			n += w->gopen[i];
+	}
+	return n;
+}
+
+size_t
+watch_account_open(const struct watch *w, const char *account)
+{
+	return account_open(w, account);
+}
+
+void
+watch_set_hooks(struct watch *w, const struct watch_hooks *h)
+{
+	w->hooks = *h;
+}
+
 static void
 add_open(struct watch *w, struct conv *c, const char *author,
     const char *open_id, int64_t opened_ms, int64_t complaint_ms)
 {
 	const struct conf_policy *pol = conf_policy_for(w->conf, c->account);
 	struct open_wait *ow;
-	struct deadline d;
 
 	c->waits = xreallocarray(c->waits, c->n + 1, sizeof *c->waits);
 	ow = &c->waits[c->n];
@@ -374,16 +493,11 @@ add_open(struct watch *w, struct conv *c, const char *author,
 	ow->open_id = xstrdup_or_null(open_id);
 	ow->opened_ms = opened_ms;
 	ow->complaint_ms = complaint_ms;
-	/* a complaint makes the complaint target count from the opening */
-	stats_sla(pol, c->kind, complaint_ms >= 0, opened_ms, -1, opened_ms,
-	    &ow->target_ms, &ow->deadline_ms);
-	d.at_ms = ow->deadline_ms;
-	d.conv = c;
-	d.gen = c->gen;
-	d.wait = c->n;
+	set_deadlines(pol, c->kind, ow);
 	c->n++;
 	w->nopen++;
-	heap_push(w, &d);
+	w->gopen[c->group]++;
+	push_deadlines(w, c, c->n - 1);
 }
 
 void
@@ -401,6 +515,7 @@ watch_observe(const struct store_conv_waits *cw, void *arg)
 	c->waits = NULL;
 	c->n = 0;
 	w->nopen -= nold;
+	w->gopen[c->group] -= nold;
 	c->gen++;
 	for (i = 0; i < cw->n; i++) {
 		const struct store_wait_info *wi = &cw->waits[i];
@@ -415,23 +530,41 @@ watch_observe(const struct store_conv_waits *cw, void *arg)
 		/* an overdue wait that took another message is still the
 		 * same overdue wait: it is not told twice */
 		for (k = 0; k < nold; k++) {
-			if (old[k].overdue && old[k].open_id != NULL &&
-			    wi->open_id != NULL &&
+			if (old[k].open_id != NULL && wi->open_id != NULL &&
 			    strcmp(old[k].open_id, wi->open_id) == 0) {
-				c->waits[c->n - 1].overdue = 1;
+				c->waits[c->n - 1].overdue = old[k].overdue;
+				c->waits[c->n - 1].warned = old[k].warned;
 				old[k].overdue = 0;
+				old[k].open_id[0] = '\0';	/* still open */
 				break;
 			}
 		}
 	}
 	for (k = 0; k < nold; k++) {
+		if (old[k].open_id == NULL || old[k].open_id[0] != '\0')
+			tell_closed(w, c, &old[k], cw);
 		w->noverdue -= old[k].overdue;
 		free(old[k].author);
 		free(old[k].open_id);
 	}
 	free(old);
+	if (w->hooks.open_count != NULL)
+		w->hooks.open_count(c->account, account_open(w, c->account),
+		    w->hooks.arg);
 	heap_compact(w);
 	arm(w);
+}
+
+static void
+tell_due(struct watch *w, const struct conv *c, const struct open_wait *ow,
+    int level)
+{
+	struct watch_wait ww;
+
+	if (w->hooks.due == NULL)
+		return;
+	wait_view(c, ow, &ww);
+	w->hooks.due(&ww, level, w->hooks.arg);
 }
 
 static void
@@ -449,6 +582,13 @@ on_deadline(uv_timer_t *t)
 		if (stale(&d))
 			continue;
 		ow = &d.conv->waits[d.wait];
+		if (d.level == 1) {
+			if (ow->warned || ow->overdue)
+				continue;
+			ow->warned = 1;
+			tell_due(w, d.conv, ow, 1);
+			continue;
+		}
 		if (ow->overdue)
 			continue;
 		ow->overdue = 1;
@@ -459,6 +599,7 @@ on_deadline(uv_timer_t *t)
 			told++;
 		} else
 			held++;
+		tell_due(w, d.conv, ow, 2);
 	}
 	if (held > 0)
 		log_notice("... and %zu more waits overdue (replywatch pending "
@@ -558,7 +699,6 @@ watch_each_group(struct watch *w, watch_group_fn *fn, void *arg)
 void
 watch_reconfigure(struct watch *w, const struct conf *conf)
 {
-	struct deadline d;
 	struct conv *c;
 	int64_t now = timefmt_now();
 	size_t i, k;
@@ -573,23 +713,43 @@ watch_reconfigure(struct watch *w, const struct conf *conf)
 			for (k = 0; k < c->n; k++) {
 				struct open_wait *ow = &c->waits[k];
 
-				stats_sla(pol, c->kind, ow->complaint_ms >= 0,
-				    ow->opened_ms, -1, ow->opened_ms,
-				    &ow->target_ms, &ow->deadline_ms);
+				set_deadlines(pol, c->kind, ow);
 				/* a longer target may make it due again */
 				if (ow->overdue && ow->deadline_ms > now) {
 					ow->overdue = 0;
 					w->noverdue--;
 				}
-				d.at_ms = ow->deadline_ms;
-				d.conv = c;
-				d.gen = c->gen;
-				d.wait = k;
-				heap_push(w, &d);
+				if (ow->warned && (ow->warn_ms < 0 ||
+				    ow->warn_ms > now))
+					ow->warned = 0;
+				push_deadlines(w, c, k);
 			}
 		}
 	}
 	arm(w);
+}
+
+int
+watch_is_open(struct watch *w, const char *account, int kind,
+    const char *conversation, const char *open_id)
+{
+	struct conv *c;
+	char *key;
+	size_t k;
+
+	xasprintf(&key, "%s\x1f%d\x1f%s", account, kind, conversation);
+	for (c = w->table[hash(key) & (w->nbuckets - 1)]; c != NULL;
+	    c = c->next) {
+		if (strcmp(c->key, key) == 0)
+			break;
+	}
+	free(key);
+	for (k = 0; c != NULL && k < c->n; k++) {
+		if (c->waits[k].open_id != NULL && open_id != NULL &&
+		    strcmp(c->waits[k].open_id, open_id) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 size_t
@@ -635,6 +795,7 @@ watch_free(struct watch *w)
 	for (i = 0; i < w->ngroups; i++)
 		free((char *)w->groups[i].account);
 	free(w->groups);
+	free(w->gopen);
 	free(w->table);
 	free(w->heap);
 	free(w);

@@ -22,6 +22,40 @@ struct store_conv_waits;
 struct watch;
 
 struct watch *watch_new(uv_loop_t *, const struct conf *);
+
+/* What the watch tells its owner (the alerts), as it happens. */
+struct watch_wait {
+	const char	*account;
+	int		 kind;		/* enum msg_kind */
+	const char	*conversation;
+	const char	*open_id;	/* the message that opened it; NULL if
+					   unknown */
+	const char	*author;
+	int64_t		 opened_ms;
+	int64_t		 complaint_ms;	/* -1: no complaint */
+	int64_t		 target_ms;
+	int64_t		 deadline_ms;
+	int64_t		 closed_ms;	/* closed: when; -1 if it is gone
+					   without a reply */
+	const char	*close_id;	/* closed: the reply, or NULL */
+};
+struct watch_hooks {
+	/* a wait reached its early warning (level 1, at alert_warning
+	 * percent of its target) or its deadline (level 2); at start-up,
+	 * every wait already past them */
+	void	(*due)(const struct watch_wait *, int level, void *arg);
+	/* an open wait was answered (closed_ms >= 0) or is gone */
+	void	(*closed)(const struct watch_wait *, void *arg);
+	/* the number of open waits of an account changed */
+	void	(*open_count)(const char *account, size_t n, void *arg);
+	void	*arg;
+};
+void	 watch_set_hooks(struct watch *, const struct watch_hooks *);
+/* Whether a wait is open now (open_id as in struct watch_wait). */
+int	 watch_is_open(struct watch *, const char *account, int kind,
+	    const char *conversation, const char *open_id);
+/* Open waits of one account. */
+size_t	 watch_account_open(const struct watch *, const char *account);
 /* The waits open now, from the store. */
 int	 watch_load(struct watch *, struct store *, char **errstr);
 /* The store's observer (store_set_observer(st, watch_observe, w)). */

@@ -11,7 +11,7 @@
  * Prints the configuration keys as mdoc list items, from the table that
  * parses them (conf_key_info), for replywatch.conf(5): the page can never
  * miss a key or disagree with the parser about a default or a range.
- * Usage: conf-keys daemon|account
+ * Usage: conf-keys daemon|account|route
  */
 
 /* mdoc text: a line must not start with '.' or '\'', and '\' is escaped. */
@@ -58,8 +58,9 @@ main(int argc, char **argv)
 	size_t i;
 
 	if (argc != 2 || (strcmp(argv[1], "daemon") != 0 &&
-	    strcmp(argv[1], "account") != 0)) {
-		fprintf(stderr, "usage: conf-keys daemon|account\n");
+	    strcmp(argv[1], "account") != 0 &&
+	    strcmp(argv[1], "route") != 0)) {
+		fprintf(stderr, "usage: conf-keys daemon|account|route\n");
 		return 2;
 	}
 	printf(".Bl -tag -width Ds\n");

@@ -194,6 +194,16 @@ assert_default_policy(const struct conf_policy *p)
 	ck_assert_ptr_null(p->business_hours);
 	ck_assert_ptr_null(p->closed);
 	ck_assert_ptr_null(p->biz);
+	ck_assert_ptr_null(p->alert_routes);
+	ck_assert_int_eq(p->alert_overdue, 1);
+	ck_assert_int_eq(p->alert_warning_pct, 0);
+	ck_assert_int_eq(p->spike_window_ms, 1 * MS_HOUR);
+	ck_assert_int_eq(p->spike_floor, 5);
+	ck_assert_int_eq(p->spike_factor, 3);
+	ck_assert_int_eq(p->down_after_ms, 15 * MS_MIN);
+	ck_assert_int_eq(p->backlog_limit, 0);
+	ck_assert_int_eq(p->repeat_interval_ms, 4 * MS_HOUR);
+	ck_assert_int_eq(p->group_wait_ms, 30 * 1000);
 }
 
 static char *
@@ -238,6 +248,8 @@ START_TEST(test_default_builtin)
 	ck_assert_ptr_null(conf->path);
 	ck_assert_int_eq(conf->log_level, LOG_LEVEL_INFO);
 	ck_assert_uint_eq(conf->naccounts, 0);
+	ck_assert_uint_eq(conf->nroutes, 0);
+	ck_assert_ptr_null(conf->routes);
 	assert_default_policy(&conf->defaults);
 	ck_assert_ptr_null(conf_find_account(conf, "x"));
 	ck_assert_ptr_eq(conf_policy_for(conf, "x"), &conf->defaults);
@@ -633,11 +645,11 @@ START_TEST(test_unknown_key_section)
 	    "Sla-Direct = 1h\n",
 	    "2: unknown key \"foo\" in [daemon]",
 	    "4: unknown key \"bar\" in [account \"x\"]",
-	    "5: unknown section [accounts \"y\"] (expected [daemon] or "
-	    "[account \"NAME\"])",
+	    "5: unknown section [accounts \"y\"] (expected [daemon], "
+	    "[account \"NAME\"] or [route \"NAME\"])",
 	    "7: unexpected text after the section header",
-	    "8: unknown section [] (expected [daemon] or "
-	    "[account \"NAME\"])",
+	    "8: unknown section [] (expected [daemon], "
+	    "[account \"NAME\"] or [route \"NAME\"])",
 	    "10: invalid key name in [account \"z\"]",
 	    "11: unknown key \"Sla-Direct\" in [account \"z\"]", NULL);
 }
@@ -717,8 +729,8 @@ START_TEST(test_inline_secret)
 	    "secret in a file and set token_file",
 	    "6: key \"api_key\": inline secrets are not supported, put the "
 	    "secret in a file and set token_file",
-	    "7: unknown section [nowhere] (expected [daemon] or "
-	    "[account \"NAME\"])",
+	    "7: unknown section [nowhere] (expected [daemon], "
+	    "[account \"NAME\"] or [route \"NAME\"])",
 	    "8: key \"access_token\": inline secrets are not supported, put "
 	    "the secret in a file and set token_file", NULL);
 
@@ -999,8 +1011,8 @@ START_TEST(test_many_errors)
 	    "6: unknown key \"foo\" in [account \"x\"]",
 	    "7: key \"token\": inline secrets are not supported, put the "
 	    "secret in a file and set token_file",
-	    "8: unknown section [bogus] (expected [daemon] or "
-	    "[account \"NAME\"])",
+	    "8: unknown section [bogus] (expected [daemon], "
+	    "[account \"NAME\"] or [route \"NAME\"])",
 	    "10: duplicate [account \"x\"], already defined at line 4",
 	    "11: backfill: invalid duration \"1y\" (for example 45s, 30m, "
 	    "1h30m, 2d)",
@@ -1068,6 +1080,417 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* ---- routes and alert rules --------------------------------------------- */
+
+START_TEST(test_routes)
+{
+	const struct conf_account *a, *b;
+	const struct conf_route *r;
+	struct conf *conf;
+
+	conf = load_ok(
+	    "[daemon]\n"
+	    "alert_routes = hook, mail\n"
+	    "alert_warning = 80\n"
+	    "complaint_spike_window = 30m\n"
+	    "complaint_spike_floor = 0\n"
+	    "complaint_spike_factor = 4\n"
+	    "connector_down_after = 5m\n"
+	    "backlog_limit = 50\n"
+	    "repeat_interval = 1h\n"
+	    "group_wait = 0\n"
+	    "[account \"a\"]\n"
+	    "alert_routes = mail\n"
+	    "alert_overdue = no\n"
+	    "repeat_interval = 2h\n"
+	    "[account \"b\"]\n"
+	    "[route \"hook\"]\n"
+	    "type = webhook\n"
+	    "url = https://hooks.example.com/rw?x=1\n"
+	    "secret_file = /etc/replywatch/hook.secret\n"
+	    "format = slack\n"
+	    "ca_file = /etc/replywatch/ca.pem\n"
+	    "[route \"mail\"]\n"
+	    "type = email\n"
+	    "url = smtps://mail.example.com\n"
+	    "from = rw@example.com\n"
+	    "to = a@example.com,  b@example.org \n"
+	    "username = rw\n"
+	    "password_file = mail.password\n"
+	    "[route \"local.hook\"]\n"
+	    "type = webhook\n"
+	    "url = http://127.0.0.1:8080/hook\n"
+	    "[route \"local-mail\"]\n"
+	    "type = email\n"
+	    "url = smtp://localhost:25\n"
+	    "starttls = no\n"
+	    "from = rw@localhost\n"
+	    "to = root@localhost\n");
+	ck_assert_uint_eq(conf->nroutes, 4);
+
+	r = &conf->routes[0];
+	ck_assert_str_eq(r->name, "hook");
+	ck_assert_int_eq(r->line, 16);
+	ck_assert_str_eq(r->type, "webhook");
+	ck_assert_str_eq(r->url, "https://hooks.example.com/rw?x=1");
+	ck_assert_str_eq(r->secret_file, "/etc/replywatch/hook.secret");
+	ck_assert_str_eq(r->format, "slack");
+	ck_assert_str_eq(r->ca_file, "/etc/replywatch/ca.pem");
+	ck_assert_ptr_null(r->from);
+	ck_assert_ptr_null(r->to);
+	ck_assert_ptr_null(r->username);
+	ck_assert_ptr_null(r->password_file);
+	ck_assert_int_eq(r->starttls, 1);
+
+	r = &conf->routes[1];
+	ck_assert_str_eq(r->name, "mail");
+	ck_assert_str_eq(r->type, "email");
+	ck_assert_str_eq(r->url, "smtps://mail.example.com");
+	ck_assert_str_eq(r->from, "rw@example.com");
+	ck_assert_str_eq(r->to, "a@example.com,  b@example.org");
+	ck_assert_str_eq(r->username, "rw");
+	ck_assert_str_eq(r->password_file, "mail.password");
+	ck_assert_str_eq(r->format, "json");
+	ck_assert_int_eq(r->starttls, 1);
+	ck_assert_ptr_null(r->secret_file);
+	ck_assert_ptr_null(r->ca_file);
+
+	r = &conf->routes[2];
+	ck_assert_str_eq(r->name, "local.hook");
+	ck_assert_str_eq(r->format, "json");
+	ck_assert_ptr_null(r->secret_file);
+	r = &conf->routes[3];
+	ck_assert_int_eq(r->starttls, 0);
+
+	/* the alert keys are policy keys: inherited unless set */
+	ck_assert_str_eq(conf->defaults.alert_routes, "hook, mail");
+	ck_assert_int_eq(conf->defaults.alert_overdue, 1);
+	ck_assert_int_eq(conf->defaults.alert_warning_pct, 80);
+	ck_assert_int_eq(conf->defaults.group_wait_ms, 0);
+	a = conf_find_account(conf, "a");
+	ck_assert_str_eq(a->policy.alert_routes, "mail");
+	ck_assert_int_eq(a->policy.alert_overdue, 0);
+	ck_assert_int_eq(a->policy.repeat_interval_ms, 2 * MS_HOUR);
+	ck_assert_int_eq(a->policy.alert_warning_pct, 80);
+	ck_assert_int_eq(conf_account_key_line(a, "alert_routes"), 12);
+	ck_assert_int_eq(conf_account_key_line(a, "alert_warning"), 0);
+	b = conf_find_account(conf, "b");
+	ck_assert_str_eq(b->policy.alert_routes, "hook, mail");
+	ck_assert_ptr_ne(b->policy.alert_routes, conf->defaults.alert_routes);
+	ck_assert_int_eq(b->policy.alert_overdue, 1);
+	ck_assert_int_eq(b->policy.alert_warning_pct, 80);
+	ck_assert_int_eq(b->policy.spike_window_ms, 30 * MS_MIN);
+	ck_assert_int_eq(b->policy.spike_floor, 0);
+	ck_assert_int_eq(b->policy.spike_factor, 4);
+	ck_assert_int_eq(b->policy.down_after_ms, 5 * MS_MIN);
+	ck_assert_int_eq(b->policy.backlog_limit, 50);
+	ck_assert_int_eq(b->policy.repeat_interval_ms, 1 * MS_HOUR);
+	ck_assert_int_eq(b->policy.group_wait_ms, 0);
+	/* a route's url is not an account's */
+	ck_assert_int_eq(conf_account_key_line(b, "url"), 0);
+	conf_free(conf);
+
+	/* a route of each kind alone, nothing else needed */
+	conf = load_ok("[route \"x\"]\ntype = webhook\n"
+	    "url = HTTPS://[2001:db8::1]:8443/x\n");
+	ck_assert_uint_eq(conf->nroutes, 1);
+	ck_assert_uint_eq(conf->naccounts, 0);
+	conf_free(conf);
+	conf = load_ok("[route \"x\"]\ntype = webhook\n"
+	    "url = http://[::1]:9/x\n");
+	conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_route_sections)
+{
+	expect_errors(
+	    "[route x]\n"
+	    "type = webhook\n"
+	    "[route \"a b\"]\n"
+	    "[route \"ok\"]\n"
+	    "type = webhook\n"
+	    "url = https://a.example\n"
+	    "[route \"ok\"]\n"
+	    "type = webhook\n"
+	    "url = https://b.example\n"
+	    "url = https://c.example\n"
+	    "[route \"\"]\n",
+	    "1: the route name must be in double quotes: [route \"NAME\"]",
+	    "3: invalid route name \"a b\": use 1 to 64 letters, digits, "
+	    "'-', '_' or '.'",
+	    "7: duplicate [route \"ok\"], already defined at line 4",
+	    "10: key \"url\" given twice in [route \"ok\"], first at line 9",
+	    "11: invalid route name \"\": use 1 to 64 letters, digits, "
+	    "'-', '_' or '.'", NULL);
+	/* keys of other sections, and route keys elsewhere */
+	expect_errors(
+	    "[daemon]\n"
+	    "type = webhook\n"
+	    "from = a@example.com\n"
+	    "[account \"a\"]\n"
+	    "secret_file = /x\n"
+	    "starttls = no\n"
+	    "[route \"r\"]\n"
+	    "type = webhook\n"
+	    "url = https://hooks.example.com\n"
+	    "sla_direct = 1h\n"
+	    "alert_routes = r\n"
+	    "token_file = /x\n"
+	    "database = /x.db\n"
+	    "handle = a\n"
+	    "nope = 1\n"
+	    "secret = abc\n"
+	    "password = abc\n",
+	    "2: key \"type\" is only valid in [route \"NAME\"] sections, not "
+	    "in [daemon]",
+	    "3: key \"from\" is only valid in [route \"NAME\"] sections, not "
+	    "in [daemon]",
+	    "5: key \"secret_file\" is only valid in [route \"NAME\"] "
+	    "sections, not in [account \"a\"]",
+	    "6: key \"starttls\" is only valid in [route \"NAME\"] "
+	    "sections, not in [account \"a\"]",
+	    "10: key \"sla_direct\" is not valid in [route \"r\"]",
+	    "11: key \"alert_routes\" is not valid in [route \"r\"]",
+	    "12: key \"token_file\" is only valid in [account \"NAME\"] "
+	    "sections, not in [route \"r\"]",
+	    "13: key \"database\" is only valid in [daemon], not in "
+	    "[route \"r\"]",
+	    "14: key \"handle\" is only valid in [account \"NAME\"] "
+	    "sections, not in [route \"r\"]",
+	    "15: unknown key \"nope\" in [route \"r\"]",
+	    "16: key \"secret\": inline secrets are not supported, put the "
+	    "secret in a file and set secret_file",
+	    "17: key \"password\": inline secrets are not supported, put the "
+	    "secret in a file and set password_file", NULL);
+}
+END_TEST
+
+START_TEST(test_route_type_url)
+{
+	expect_errors(
+	    "[route \"none\"]\n"
+	    "url = https://a.example\n"
+	    "[route \"bad\"]\n"
+	    "type = pager\n"
+	    "[route \"bad2\"]\n"
+	    "type = web hook\n"
+	    "[route \"nourl\"]\n"
+	    "type = webhook\n",
+	    "1: [route \"none\"]: type = is required (webhook or email)",
+	    "4: type: \"pager\" is not webhook or email",
+	    "6: type: invalid name \"web hook\": use up to 64 letters, "
+	    "digits, '-' and '_'",
+	    "7: [route \"nourl\"]: url = is required", NULL);
+	/* webhook: https://, or http:// on loopback */
+	expect_errors(
+	    "[route \"a\"]\n"
+	    "type = webhook\n"
+	    "url = http://hooks.example.com/x\n"
+	    "[route \"b\"]\n"
+	    "type = webhook\n"
+	    "url = ftp://hooks.example.com/x\n"
+	    "[route \"c\"]\n"
+	    "type = webhook\n"
+	    "url = smtp://mail.example.com\n"
+	    "[route \"d\"]\n"
+	    "type = webhook\n"
+	    "url = hooks.example.com/x\n"
+	    "[route \"e\"]\n"
+	    "type = webhook\n"
+	    "url = http://127.0.0.1.example.com/x\n"
+	    "[route \"f\"]\n"
+	    "type = webhook\n"
+	    "url = https://\n",
+	    "3: url: http:// is accepted only for loopback addresses "
+	    "(127.0.0.1, ::1, localhost): use https://",
+	    "6: url: the scheme of a webhook must be https:// (or http:// "
+	    "on loopback)",
+	    "9: url: the scheme of a webhook must be https:// (or http:// "
+	    "on loopback)",
+	    "12: url: not a URL with a host (e.g. "
+	    "https://hooks.example.com/replywatch)",
+	    "15: url: http:// is accepted only for loopback addresses "
+	    "(127.0.0.1, ::1, localhost): use https://",
+	    "18: url: not a URL with a host (e.g. "
+	    "https://hooks.example.com/replywatch)", NULL);
+	/* email: smtp:// or smtps:// */
+	expect_errors(
+	    "[route \"a\"]\n"
+	    "type = email\n"
+	    "url = https://mail.example.com\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "[route \"b\"]\n"
+	    "type = email\n"
+	    "url = mail.example.com:587\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n",
+	    "3: url: the scheme of an email route must be smtp:// "
+	    "(STARTTLS) or smtps://",
+	    "8: url: not a URL with a host (e.g. smtp://mail.example.com:587)",
+	    NULL);
+}
+END_TEST
+
+START_TEST(test_route_email)
+{
+	/* from and to are required */
+	expect_errors(
+	    "[route \"m\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n",
+	    "1: [route \"m\"]: an email route needs from = (the sender "
+	    "address)",
+	    "1: [route \"m\"]: an email route needs to = (the recipients, "
+	    "comma-separated)", NULL);
+	expect_errors(
+	    "[route \"m\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n"
+	    "from = <rw@example.com>\n"
+	    "to = a@example.com, , b@example.com, c, d@e@f\n",
+	    "4: from: not a plain address (local@domain)",
+	    "5: to: recipient 2 is empty",
+	    "5: to: recipient 4 is not a plain address (local@domain)",
+	    "5: to: recipient 5 is not a plain address (local@domain)", NULL);
+	expect_errors(
+	    "[route \"m\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n"
+	    "from = Replywatch rw@example.com\n"
+	    "to = b@example.com\n",
+	    "4: from: the value contains spaces or control characters", NULL);
+	/* STARTTLS may be turned off only for a loopback smtp:// server */
+	expect_errors(
+	    "[route \"a\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n"
+	    "starttls = no\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "[route \"b\"]\n"
+	    "type = email\n"
+	    "url = smtps://127.0.0.1\n"
+	    "starttls = off\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "[route \"c\"]\n"
+	    "type = email\n"
+	    "url = smtp://127.0.0.1:2525\n"
+	    "starttls = no\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n",
+	    "4: starttls = no is accepted only for an smtp:// url on loopback "
+	    "(127.0.0.1, ::1, localhost)",
+	    "10: starttls = no is accepted only for an smtp:// url on "
+	    "loopback (127.0.0.1, ::1, localhost)", NULL);
+	/* SMTP AUTH needs both */
+	expect_errors(
+	    "[route \"a\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "username = rw\n"
+	    "[route \"b\"]\n"
+	    "type = email\n"
+	    "url = smtp://mail.example.com:587\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "password_file = /etc/replywatch/b.password\n",
+	    "6: username = needs password_file = (SMTP AUTH)",
+	    "12: password_file = needs username = (SMTP AUTH)", NULL);
+}
+END_TEST
+
+START_TEST(test_route_type_keys)
+{
+	expect_errors(
+	    "[route \"hook\"]\n"
+	    "type = webhook\n"
+	    "url = https://hooks.example.com\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "username = u\n"
+	    "password_file = /p\n"
+	    "starttls = yes\n"
+	    "format = xml\n"
+	    "[route \"mail\"]\n"
+	    "type = email\n"
+	    "url = smtps://mail.example.com\n"
+	    "from = a@example.com\n"
+	    "to = b@example.com\n"
+	    "secret_file = /s\n"
+	    "format = slack\n"
+	    "secret_file = /t\n"
+	    "[route \"ctl\"]\n"
+	    "type = webhook\n"
+	    "url = https://hooks.example.com\n"
+	    "secret_file = a\tb\n",
+	    "4: key \"from\" is only valid in email routes, and "
+	    "[route \"hook\"] is a webhook",
+	    "5: key \"to\" is only valid in email routes, and "
+	    "[route \"hook\"] is a webhook",
+	    "6: key \"username\" is only valid in email routes, and "
+	    "[route \"hook\"] is a webhook",
+	    "7: key \"password_file\" is only valid in email routes, and "
+	    "[route \"hook\"] is a webhook",
+	    "8: key \"starttls\" is only valid in email routes, and "
+	    "[route \"hook\"] is a webhook",
+	    "9: format: \"xml\" is not json or slack",
+	    "15: key \"secret_file\" is only valid in webhook routes, and "
+	    "[route \"mail\"] is an email route",
+	    "16: key \"format\" is only valid in webhook routes, and "
+	    "[route \"mail\"] is an email route",
+	    "17: key \"secret_file\" given twice in [route \"mail\"], first "
+	    "at line 15",
+	    "21: secret_file: the path contains control characters", NULL);
+}
+END_TEST
+
+START_TEST(test_alert_keys)
+{
+	expect_errors(
+	    "[daemon]\n"
+	    "alert_routes = hook, pager, hook\n"
+	    "alert_warning = 100\n"
+	    "complaint_spike_window = 30s\n"
+	    "complaint_spike_factor = 0\n"
+	    "connector_down_after = 8d\n"
+	    "backlog_limit = -1\n"
+	    "repeat_interval = 10s\n"
+	    "group_wait = 2h\n"
+	    "alert_overdue = maybe\n"
+	    "[account \"a\"]\n"
+	    "alert_routes = Hook\n"
+	    "[account \"b\"]\n"
+	    "alert_routes = ,\n"
+	    "[account \"c\"]\n"
+	    "alert_routes = hook\n"
+	    "[route \"hook\"]\n"
+	    "type = webhook\n"
+	    "url = https://hooks.example.com\n",
+	    "2: alert_routes: no [route \"pager\"] in the file",
+	    "3: alert_warning = 100 is too large: the maximum is 99",
+	    "4: complaint_spike_window = 30s is too short: the minimum is 1m",
+	    "5: complaint_spike_factor = 0 is too small: the minimum is 1",
+	    "6: connector_down_after = 8d is too long: the maximum is 7d",
+	    "7: backlog_limit: invalid number \"-1\"",
+	    "8: repeat_interval = 10s is too short: the minimum is 1m",
+	    "9: group_wait = 2h is too long: the maximum is 1h",
+	    "10: alert_overdue: invalid boolean \"maybe\": use yes or no",
+	    "12: alert_routes: no [route \"Hook\"] in the file",
+	    "14: alert_routes: no route name in the list", NULL);
+	/* an account that inherits a bad list is not reported again */
+	expect_errors(
+	    "[account \"a\"]\n"
+	    "[daemon]\n"
+	    "alert_routes = gone\n",
+	    "3: alert_routes: no [route \"gone\"] in the file", NULL);
+}
+END_TEST
+
 /* ---- the example file and the key table ---------------------------------- */
 
 START_TEST(test_example_parses)
@@ -1084,6 +1507,8 @@ START_TEST(test_example_parses)
 	    errs.n > 0 ? errs.msgs[0] : "none");
 	free(path);
 	ck_assert_uint_eq(conf->naccounts, 3);
+	/* its routes are examples, commented out */
+	ck_assert_uint_eq(conf->nroutes, 0);
 	assert_default_policy(&conf->defaults);
 	ck_assert_int_eq(conf->http_timeout_ms, 30 * 1000);
 	ck_assert_int_eq(conf->max_response_size, 8 << 20);
@@ -1131,7 +1556,8 @@ END_TEST
 
 /*
  * Every key is documented in the example as "key = " (maybe commented
- * out), and the commented-out examples are valid too.
+ * out), and the commented-out examples are valid too, with the
+ * commented-out [route "NAME"] sections.
  */
 START_TEST(test_example_documents_every_key)
 {
@@ -1159,12 +1585,14 @@ START_TEST(test_example_documents_every_key)
 		ck_assert_msg(line != NULL, "key %s not in the example",
 		    ki.name);
 	}
-	ck_assert_uint_eq(i, 35);
+	ck_assert_uint_eq(i, 55);
 	ck_assert_int_eq(conf_key_info(i, &ki), -1);
 
-	/* Uncomment "#key = value" lines: still valid. */
+	/* Uncomment "#key = value" and "#[route" lines: still valid. */
 	uncommented = xstrdup(text);
 	for (p = uncommented; (p = strstr(p, "\n#")) != NULL; p++) {
+		if (strncmp(p + 2, "[route \"", 8) == 0)
+			p[1] = ' ';
 		for (i = 0; conf_key_info(i, &ki) == 0; i++) {
 			if (strncmp(p + 2, ki.name, strlen(ki.name)) == 0 &&
 			    strncmp(p + 2 + strlen(ki.name), " = ", 3) == 0)
@@ -1175,6 +1603,15 @@ START_TEST(test_example_documents_every_key)
 	conf = load_ok(uncommented);
 	ck_assert_ptr_nonnull(conf->defaults.business_hours);
 	ck_assert_ptr_nonnull(conf->defaults.biz);
+	/* a webhook and an email route, which alert_routes names */
+	ck_assert_uint_eq(conf->nroutes, 2);
+	ck_assert_str_eq(conf->routes[0].type, "webhook");
+	ck_assert_ptr_nonnull(conf->routes[0].secret_file);
+	ck_assert_str_eq(conf->routes[1].type, "email");
+	ck_assert_ptr_nonnull(conf->routes[1].from);
+	ck_assert_ptr_nonnull(conf->routes[1].to);
+	ck_assert_ptr_nonnull(conf->routes[1].password_file);
+	ck_assert_ptr_nonnull(conf->defaults.alert_routes);
 	conf_free(conf);
 	free(uncommented);
 	free(text);
@@ -1225,6 +1662,16 @@ conf_suite(void)
 	tcase_add_test(tc, test_syntax);
 	tcase_add_test(tc, test_lexical);
 	tcase_add_test(tc, test_continuation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("routes");
+	tcase_add_unchecked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_route_sections);
+	tcase_add_test(tc, test_route_type_url);
+	tcase_add_test(tc, test_route_email);
+	tcase_add_test(tc, test_route_type_keys);
+	tcase_add_test(tc, test_alert_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("example");
