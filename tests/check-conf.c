@@ -1455,11 +1455,11 @@ START_TEST(test_alert_keys)
 	    "[daemon]\n"
 	    "alert_routes = hook, pager, hook\n"
 	    "alert_warning = 100\n"
-	    "complaint_spike_window = 30s\n"
+	    "complaint_spike_window = 5s\n"
 	    "complaint_spike_factor = 0\n"
 	    "connector_down_after = 8d\n"
 	    "backlog_limit = -1\n"
-	    "repeat_interval = 10s\n"
+	    "repeat_interval = 500ms\n"
 	    "group_wait = 2h\n"
 	    "alert_overdue = maybe\n"
 	    "[account \"a\"]\n"
@@ -1473,11 +1473,11 @@ START_TEST(test_alert_keys)
 	    "url = https://hooks.example.com\n",
 	    "2: alert_routes: no [route \"pager\"] in the file",
 	    "3: alert_warning = 100 is too large: the maximum is 99",
-	    "4: complaint_spike_window = 30s is too short: the minimum is 1m",
+	    "4: complaint_spike_window = 5s is too short: the minimum is 10s",
 	    "5: complaint_spike_factor = 0 is too small: the minimum is 1",
 	    "6: connector_down_after = 8d is too long: the maximum is 7d",
 	    "7: backlog_limit: invalid number \"-1\"",
-	    "8: repeat_interval = 10s is too short: the minimum is 1m",
+	    "8: repeat_interval = 500ms is too short: the minimum is 1s",
 	    "9: group_wait = 2h is too long: the maximum is 1h",
 	    "10: alert_overdue: invalid boolean \"maybe\": use yes or no",
 	    "12: alert_routes: no [route \"Hook\"] in the file",
