@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alert.h"
 #include "exporter.h"
 #include "metrics.h"
 #include "msg.h"
+#include "outbox.h"
 #include "poller.h"
 #include "timefmt.h"
 #include "watch.h"
@@ -30,6 +32,13 @@
  * replywatch_stream_up{account,stream}           1 if its last poll succeeded
  * replywatch_last_successful_poll_timestamp_seconds{account,stream}
  * replywatch_rate_limit_remaining{account,stream}  the platform's figure
+ * replywatch_alerts_firing{account,rule}         alerts firing now
+ * replywatch_alert_notifications_total{route,result}
+ *                                                delivery attempts since the
+ *                                                start: delivered, failed (for
+ *                                                good) or retry
+ * replywatch_alert_notifications_pending{route}  notifications not yet
+ *                                                delivered
  */
 
 struct scrape {
@@ -114,6 +123,55 @@ stream_figures(const struct poller_stream_info *si, void *arg)
 	}
 }
 
+static void
+alert_count(const char *account, const char *rule, size_t n, void *arg)
+{
+	struct scrape *sc = arg;
+	const char *labels[] = { "account", account, "rule", rule, NULL };
+
+	metrics_sample(sc->out, NULL, labels, (double)n);
+}
+
+static void
+route_figures(const char *route, uint64_t delivered, uint64_t failed,
+    uint64_t retried, size_t pending, void *arg)
+{
+	struct scrape *sc = arg;
+	const char *ok[] = { "route", route, "result", "delivered", NULL };
+	const char *bad[] = { "route", route, "result", "failed", NULL };
+	const char *again[] = { "route", route, "result", "retry", NULL };
+	const char *labels[] = { "route", route, NULL };
+
+	if (sc->pass == 0) {
+		metrics_sample(sc->out, NULL, ok, (double)delivered);
+		metrics_sample(sc->out, NULL, bad, (double)failed);
+		metrics_sample(sc->out, NULL, again, (double)retried);
+	} else
+		metrics_sample(sc->out, NULL, labels, (double)pending);
+}
+
+static void
+alert_figures(struct metrics_out *out, struct exporter *ex,
+    struct scrape *sc)
+{
+	if (ex->alerts != NULL) {
+		metrics_family(out, "replywatch_alerts_firing", "gauge",
+		    "Alerts firing now, by account and rule.");
+		alerts_each_count(ex->alerts, alert_count, sc);
+	}
+	if (ex->outbox == NULL)
+		return;
+	metrics_family(out, "replywatch_alert_notifications_total", "counter",
+	    "Attempts to deliver an alert notification since the daemon "
+	    "started, by result.");
+	sc->pass = 0;
+	outbox_each_route(ex->outbox, route_figures, sc);
+	metrics_family(out, "replywatch_alert_notifications_pending", "gauge",
+	    "Alert notifications not delivered yet.");
+	sc->pass = 1;
+	outbox_each_route(ex->outbox, route_figures, sc);
+}
+
 void
 exporter_collect(struct metrics_out *out, void *arg)
 {
@@ -162,4 +220,5 @@ exporter_collect(struct metrics_out *out, void *arg)
 		sc.pass = (int)i;
 		poller_each_stream(ex->poller, stream_figures, &sc);
 	}
+	alert_figures(out, ex, &sc);
 }

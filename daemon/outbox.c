@@ -268,6 +268,16 @@ arm(struct outbox *ob)
 
 /* ---- the whole ------------------------------------------------------------ */
 
+/* A queue for every configured route, so that metrics list them all. */
+static void
+known_routes(struct outbox *ob)
+{
+	size_t i;
+
+	for (i = 0; ob->routes != NULL && i < ob->routes->n; i++)
+		queue_get(ob, ob->routes->routes[i].name);
+}
+
 struct outbox *
 outbox_new(uv_loop_t *loop, struct store *st, struct http *http,
     const struct routeset *routes)
@@ -280,6 +290,7 @@ outbox_new(uv_loop_t *loop, struct store *st, struct http *http,
 	ob->routes = routes;
 	uv_timer_init(loop, &ob->timer);
 	ob->timer.data = ob;
+	known_routes(ob);
 	return ob;
 }
 
@@ -289,6 +300,7 @@ outbox_set_routes(struct outbox *ob, const struct routeset *routes)
 	size_t i;
 
 	ob->routes = routes;
+	known_routes(ob);
 	for (i = 0; i < ob->nqueues; i++)
 		ob->queues[i]->warned = 0;
 	arm(ob);

@@ -406,6 +406,8 @@ daemon_start(struct daemon *d)
 	if (d->conf->metrics_listen != NULL) {
 		d->exporter.poller = d->poller;
 		d->exporter.watch = d->watch;
+		d->exporter.alerts = d->alerts;
+		d->exporter.outbox = d->outbox;
 		if ((d->metrics = metrics_server_new(&d->loop,
 		    d->conf->metrics_listen, exporter_collect, &d->exporter,
 		    &err)) == NULL)
