@@ -19,6 +19,9 @@
  * other rules carry their one-line summary, written when they fired.
  */
 
+/* The text lists this many alerts of a group; the JSON all of them. */
+#define NOTICE_TEXT_MAX	25
+
 void
 notice_duration(int64_t ms, char buf[NOTICE_DURATION_LEN])
 {
@@ -255,7 +258,7 @@ text_of(const char *event, const struct store_alert *const *alerts, size_t n,
 		return xstrdup("");
 	fprintf(fp, "replywatch: %s %s, account %s, %zu alert%s\n\n",
 	    alerts[0]->rule, event, alerts[0]->account, n, n == 1 ? "" : "s");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < NOTICE_TEXT_MAX; i++) {
 		if (strcmp(alerts[i]->rule, "overdue") == 0)
 			text_overdue(fp, event, alerts[i], now);
 		else
@@ -270,6 +273,9 @@ text_of(const char *event, const struct store_alert *const *alerts, size_t n,
 		}
 		fprintf(fp, "\n\n");
 	}
+	if (n > NOTICE_TEXT_MAX)
+		fprintf(fp, "... and %zu more (replywatch alerts lists them)"
+		    "\n\n", n - NOTICE_TEXT_MAX);
 	if (strcmp(event, "resolved") != 0)
 		fprintf(fp, "To silence these: replywatch silence add "
 		    "--account %s --rule %s --for 2h --reason TEXT\n",

@@ -197,6 +197,29 @@ START_TEST(other_rules_and_bad_details)
 }
 END_TEST
 
+START_TEST(long_group_text_is_cut)
+{
+	struct store_alert a[30];
+	const struct store_alert *v[30];
+	struct notice n;
+	cJSON *j;
+	size_t i;
+
+	for (i = 0; i < 30; i++) {
+		a[i] = overdue("critical", -1, overdue_details);
+		a[i].id = (int64_t)i + 1;
+		v[i] = &a[i];
+	}
+	notice_build("firing", "k", v, 30, NOV25, &n);
+	ck_assert_ptr_nonnull(strstr(n.text, "... and 5 more"));
+	j = cJSON_Parse(n.json);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "alerts")),
+	    30);
+	cJSON_Delete(j);
+	notice_clear(&n);
+}
+END_TEST
+
 static Suite *
 notice_suite(void)
 {
@@ -209,6 +232,7 @@ notice_suite(void)
 	tcase_add_test(tc, overdue_resolved);
 	tcase_add_test(tc, overdue_group);
 	tcase_add_test(tc, other_rules_and_bad_details);
+	tcase_add_test(tc, long_group_text_is_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
