@@ -15,6 +15,8 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# a webhook route where nothing listens: its notification stays pending
+noport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 # The program: first poll, two direct messages and the brand's reply to
 # one of them 90 s later; every poll after that, nothing new.
@@ -34,10 +36,15 @@ cat >"$TMP/rw.conf" <<EOF2
 database = $TMP/rw.db
 metrics_listen = 127.0.0.1:$port
 sla_direct = 1h
+alert_warning = 10
+group_wait = 0s
 [account "alpha"]
 connector = exec
 command = sh $TMP/poll.sh
 poll_interval = 1s
+[route "hook"]
+type = webhook
+url = http://127.0.0.1:$noport/hook
 EOF2
 "$RWD" -c "$TMP/rw.conf" 2>"$TMP/daemon.log" &
 daemon=$!
@@ -59,6 +66,14 @@ check "the oldest open wait is about 10 minutes old" awk '
 	END { exit !(found && ok) }' "$TMP/m.txt"
 check "3 messages fetched" grep -qx \
 	'replywatch_messages_fetched_total{account="alpha",stream="messages"} 3' "$TMP/m.txt"
+# B is 10 minutes old: past 10 % of its hour, it gets an early warning
+alerting() { scrape && [ "$(value 'replywatch_alert_notifications_total{route="hook",result="retry"}')" -ge 1 ] 2>/dev/null; }
+check "the early warning of B fires; its webhook is retried" wait_until 20 alerting
+check "one alert firing, one notification pending" sh -c '
+	grep -qx "replywatch_alerts_firing{account=\"alpha\",rule=\"overdue\"} 1" "$0" &&
+	grep -qx "replywatch_alerts_firing{account=\"alpha\",rule=\"backlog\"} 0" "$0" &&
+	grep -qx "replywatch_alert_notifications_pending{route=\"hook\"} 1" "$0" &&
+	grep -qx "replywatch_alert_notifications_total{route=\"hook\",result=\"delivered\"} 0" "$0"' "$TMP/m.txt"
 if command -v promtool >/dev/null; then
 	check "promtool check metrics finds nothing" sh -c \
 		'out=$(promtool check metrics <"$0" 2>&1); [ -z "$out" ] || { echo "$out"; false; }' "$TMP/m.txt"
