@@ -246,6 +246,26 @@ text_overdue(FILE *fp, const char *event, const struct store_alert *a,
 	facts_clear(&f);
 }
 
+/* A rule's summary, and what its details add for people. */
+static void
+text_other(FILE *fp, const struct store_alert *a)
+{
+	const cJSON *v;
+	cJSON *o;
+
+	fprintf(fp, "* %s\n", a->summary);
+	if (strcmp(a->rule, "connector_down") != 0 || a->details == NULL ||
+	    (o = cJSON_Parse(a->details)) == NULL)
+		return;
+	v = cJSON_GetObjectItemCaseSensitive(o, "held_overdue");
+	if (cJSON_IsNumber(v) && v->valuedouble >= 1)
+		fprintf(fp, "  %.0f overdue alert%s of this account held back "
+		    "meanwhile: the replies may just not be seen; those still "
+		    "open are told once it polls again\n", v->valuedouble,
+		    v->valuedouble == 1 ? "" : "s");
+	cJSON_Delete(o);
+}
+
 static char *
 text_of(const char *event, const struct store_alert *const *alerts, size_t n,
     int64_t now)
@@ -262,7 +282,7 @@ text_of(const char *event, const struct store_alert *const *alerts, size_t n,
 		if (strcmp(alerts[i]->rule, "overdue") == 0)
 			text_overdue(fp, event, alerts[i], now);
 		else
-			fprintf(fp, "* %s\n", alerts[i]->summary);
+			text_other(fp, alerts[i]);
 		timefmt_format_rfc3339(alerts[i]->fired_ms, t, sizeof t);
 		fprintf(fp, "  Alert %lld, %s, firing since %s", (long long)
 		    alerts[i]->id, alerts[i]->severity, t);

@@ -71,6 +71,8 @@ struct acct {
 	uint64_t	 down_gen, spike_gen;
 	int64_t		*complaints;	/* created_ms, sorted */
 	size_t		 ncompl, capcompl;
+	size_t		 nheld;		/* overdue alerts held back while its
+					   connector is down */
 };
 
 enum timer_type { T_GROUP, T_REPEAT, T_DOWN, T_SPIKE };
@@ -784,6 +786,25 @@ acct_down(struct alerts *al, const char *account)
 	return find(al, "connector_down", account, "") != NULL;
 }
 
+static char *down_details(const struct acct *);
+
+/* One more overdue alert held back: the connector_down alert says so. */
+static void
+note_held(struct alerts *al, const char *account, int64_t now)
+{
+	struct acct *ac = acct_get(al, account);
+	struct alert *down = find(al, "connector_down", account, "");
+	char *d;
+
+	ac->nheld++;
+	if (down == NULL)
+		return;
+	d = down_details(ac);
+	set_str(&down->sa.details, d);
+	free(d);
+	update(al, down, NULL, now);
+}
+
 static void
 overdue_summary(const struct watch_wait *ww, int level, char *buf,
     size_t len)
@@ -806,6 +827,7 @@ alerts_due(const struct watch_wait *ww, int level, void *arg)
 	struct alert *a;
 	char *subject, *details, summary[512];
 	int64_t now = timefmt_now();
+	int held;
 
 	if (!pol->alert_overdue || al->stopped)
 		return;
@@ -822,8 +844,11 @@ alerts_due(const struct watch_wait *ww, int level, void *arg)
 		return;
 	}
 	details = wait_details(al, ww);
-	fire(al, "overdue", ww->account, subject, level == 1 ? "warning" :
-	    "critical", summary, details, acct_down(al, ww->account), now);
+	held = acct_down(al, ww->account);
+	if (fire(al, "overdue", ww->account, subject, level == 1 ?
+	    "warning" : "critical", summary, details, held, now) != NULL &&
+	    held)
+		note_held(al, ww->account, now);
 	free(details);
 	free(subject);
 }
@@ -1034,6 +1059,7 @@ down_details(const struct acct *ac)
 		add_time(e, "failing_since", sh->since_ms);
 		cJSON_AddItemToArray(arr, e);
 	}
+	cJSON_AddNumberToObject(o, "held_overdue", (double)ac->nheld);
 	s = cJSON_PrintUnformatted(o);
 	out = xstrdup(s);
 	cJSON_free(s);
@@ -1129,6 +1155,7 @@ alerts_polled(struct alerts *al, const struct poller_poll *pp)
 			resolve(al, a, now);
 			release_held(al, ac->name, now);
 		}
+		ac->nheld = 0;
 		return;
 	}
 	if (!sh->failing) {
