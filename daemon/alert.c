@@ -35,12 +35,16 @@
 
 #define SPIKE_BASELINE_WINDOWS	24
 #define RETRY_FLUSH_MS		5000
+/* Silences are rows the CLI writes: while alerts wait for one to end,
+ * whether it was removed early is looked at this often. */
+#define SILENCE_RECHECK_MS	5000
 #define EXCERPT_MAX		200
 
 struct alert {
 	struct store_alert sa;		/* strings owned */
 	char		*key;		/* rule \x1f account \x1f subject */
 	int		 firing;	/* in the table */
+	int		 in_silence;	/* in alerts.silenced */
 	int		 refs;
 	uint64_t	 gen;		/* bumped: repeat entries stale */
 	struct alert	*next;		/* hash chain */
@@ -75,7 +79,7 @@ struct acct {
 					   connector is down */
 };
 
-enum timer_type { T_GROUP, T_REPEAT, T_DOWN, T_SPIKE };
+enum timer_type { T_GROUP, T_REPEAT, T_DOWN, T_SPIKE, T_SILENCE };
 
 struct entry {
 	int64_t		 at_ms;
@@ -98,12 +102,18 @@ struct alerts {
 	size_t		 naccts;
 	struct entry	*heap;
 	size_t		 nheap, heapcap;
+	struct alert	**silenced;	/* firing, told nothing: silenced */
+	size_t		 nsilenced;
+	uint64_t	 silence_gen;
+	int64_t		 silence_at;	/* the T_SILENCE entry due, -1 */
 	int64_t		 started_ms;
 	int		 stopped;
 };
 
 static void arm(struct alerts *);
 static void flush_group(struct alerts *, struct group *);
+static void silence_hold(struct alerts *, struct alert *, int64_t until,
+    int64_t now);
 
 /* ---- references ------------------------------------------------------------ */
 
@@ -621,8 +631,7 @@ flush_group(struct alerts *al, struct group *g)
 			how = "dropped";	/* its firing was never told */
 		else if (until >= 0) {
 			how = "silenced";
-			a->gen++;
-			heap_push(al, until, T_REPEAT, a, a->gen);
+			silence_hold(al, a, until, now);
 		}
 		if (how != NULL) {
 			rc = store_event_done(al->store, g->events[i], how,
@@ -681,6 +690,128 @@ done:
 	free(tell);
 	free(events);
 	group_reset(g);
+}
+
+/* ---- silenced alerts ------------------------------------------------------ */
+
+static void
+silence_arm(struct alerts *al, int64_t at)
+{
+	if (al->silence_at >= 0 && al->silence_at <= at)
+		return;
+	al->silence_at = at;
+	al->silence_gen++;
+	heap_push(al, at, T_SILENCE, NULL, al->silence_gen);
+}
+
+/* A firing or repeat notice of a was silenced until `until`: told when
+ * the silence ends or is removed, if it still fires. */
+static void
+silence_hold(struct alerts *al, struct alert *a, int64_t until, int64_t now)
+{
+	a->gen++;		/* no repeat meanwhile */
+	if (!a->in_silence) {
+		al->silenced = xreallocarray(al->silenced, al->nsilenced + 1,
+		    sizeof *al->silenced);
+		al->silenced[al->nsilenced++] = a;
+		a->in_silence = 1;
+		a->refs++;
+	}
+	silence_arm(al, until < now + SILENCE_RECHECK_MS ? until :
+	    now + SILENCE_RECHECK_MS);
+}
+
+struct silence_list {
+	struct store_silence *s;
+	char		**strs;
+	size_t		 n;
+};
+
+static void
+silence_collect(const struct store_silence *s, void *arg)
+{
+	struct silence_list *sl = arg;
+	struct store_silence *c;
+
+	sl->s = xreallocarray(sl->s, sl->n + 1, sizeof *sl->s);
+	sl->strs = xreallocarray(sl->strs, 2 * (sl->n + 1),
+	    sizeof *sl->strs);
+	c = &sl->s[sl->n];
+	*c = *s;
+	c->account = sl->strs[2 * sl->n] = xstrdup_or_null(s->account);
+	c->rule = sl->strs[2 * sl->n + 1] = xstrdup_or_null(s->rule);
+	c->reason = c->created_by = NULL;
+	sl->n++;
+}
+
+/* Until when a silence of the list holds alert a; -1: none. */
+static int64_t
+silence_of(const struct silence_list *sl, const struct alert *a)
+{
+	int64_t until = -1;
+	size_t i;
+
+	for (i = 0; i < sl->n; i++) {
+		const struct store_silence *s = &sl->s[i];
+
+		if ((s->account == NULL ||
+		    strcmp(s->account, a->sa.account) == 0) &&
+		    (s->rule == NULL || strcmp(s->rule, a->sa.rule) == 0) &&
+		    s->until_ms > until)
+			until = s->until_ms;
+	}
+	return until;
+}
+
+static void
+on_silence_check(struct alerts *al, int64_t now)
+{
+	struct silence_list sl = { NULL, NULL, 0 };
+	struct alert **tell = NULL;
+	size_t i, keep = 0, ntell = 0;
+	int64_t until, next = -1;
+	char *err = NULL;
+
+	al->silence_at = -1;
+	if (store_each_silence(al->store, now, silence_collect, &sl,
+	    &err) == -1) {
+		tx_fail(al, "cannot read the silences", err);
+		silence_arm(al, now + SILENCE_RECHECK_MS);
+		return;
+	}
+	tell = xcalloc(al->nsilenced ? al->nsilenced : 1, sizeof *tell);
+	for (i = 0; i < al->nsilenced; i++) {
+		struct alert *a = al->silenced[i];
+
+		if (a->firing && !a->sa.held &&
+		    (until = silence_of(&sl, a)) >= 0) {
+			al->silenced[keep++] = a;
+			if (next < 0 || until < next)
+				next = until;
+			continue;
+		}
+		a->in_silence = 0;
+		if (a->firing && !a->sa.held)
+			tell[ntell++] = a;	/* the reference moves */
+		else
+			alert_unref(a);
+	}
+	al->nsilenced = keep;
+	for (i = 0; i < sl.n; i++) {
+		free(sl.strs[2 * i]);
+		free(sl.strs[2 * i + 1]);
+	}
+	free(sl.s);
+	free(sl.strs);
+	if (keep > 0)
+		silence_arm(al, next < now + SILENCE_RECHECK_MS ? next :
+		    now + SILENCE_RECHECK_MS);
+	for (i = 0; i < ntell; i++) {
+		emit(al, tell[i], tell[i]->sa.notified_ms < 0 ? "firing" :
+		    "repeat", now);
+		alert_unref(tell[i]);
+	}
+	free(tell);
 }
 
 /* ---- overdue --------------------------------------------------------------- */
@@ -1219,6 +1350,10 @@ on_timer(uv_timer_t *t)
 				spike_eval(al, ac, now);
 			break;
 		}
+		case T_SILENCE:
+			if (al->silence_gen == e.gen)
+				on_silence_check(al, now);
+			break;
 		}
 	}
 	arm(al);
@@ -1254,6 +1389,7 @@ alerts_new(uv_loop_t *loop, struct store *st, struct outbox *ob,
 	al->conf = conf;
 	al->routes = routes;
 	al->started_ms = timefmt_now();
+	al->silence_at = -1;
 	uv_timer_init(loop, &al->timer);
 	al->timer.data = al;
 	table_grow(al);
@@ -1548,6 +1684,9 @@ alerts_free(struct alerts *al)
 			alert_unref(a);
 		}
 	}
+	for (i = 0; i < al->nsilenced; i++)
+		alert_unref(al->silenced[i]);
+	free(al->silenced);
 	for (i = 0; i < al->naccts; i++)
 		acct_free(al->accts[i]);
 	free(al->accts);

@@ -20,6 +20,9 @@
  * so that the transaction that wrote it has committed by then.
  */
 
+#define RETRY_MIN_MS	500
+#define RETRY_MAX_MS	(60 * 60 * 1000)
+
 struct item {
 	int64_t		 id;
 	int64_t		 next_ms;
@@ -150,9 +153,16 @@ on_done(enum deliver_result res, int64_t retry_at_ms, const char *error,
 		queue_pop(q);
 		break;
 	case DELIVER_RETRY:
-		n.next_ms = now + deliver_backoff_ms(n.attempts);
-		if (retry_at_ms > n.next_ms)
+		/* the peer's Retry-After, when it gave one, over our
+		 * backoff: within half a second to an hour */
+		if (retry_at_ms >= 0) {
 			n.next_ms = retry_at_ms;
+			if (n.next_ms < now + RETRY_MIN_MS)
+				n.next_ms = now + RETRY_MIN_MS;
+			if (n.next_ms > now + RETRY_MAX_MS)
+				n.next_ms = now + RETRY_MAX_MS;
+		} else
+			n.next_ms = now + deliver_backoff_ms(n.attempts);
 		n.last_error = error;
 		q->retried++;
 		if (n.attempts == 1 || (n.attempts & (n.attempts - 1)) == 0)

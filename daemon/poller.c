@@ -838,9 +838,11 @@ account_new(struct poller *p, const struct conf_account *ca, char **errstr)
 }
 
 /* Timers, the stored state of the streams, and (when delay >= 0) the
- * first poll of each stream after a random delay of at most delay. */
+ * first poll of each stream after a random delay of at most delay. A
+ * stored backoff is kept, unless the account's connector settings or
+ * secret changed (renewed): then it belonged to the old ones. */
 static void
-account_start(struct account_rt *a, int64_t delay)
+account_start(struct account_rt *a, int64_t delay, int renewed)
 {
 	struct poller *p = a->p;
 	char *err = NULL;
@@ -864,7 +866,9 @@ account_start(struct account_rt *a, int64_t delay)
 
 		d = rng_between(p, 0, delay);
 		/* a backoff or rate limit outlives a restart */
-		if (s->backoff_until_ms > now + d)
+		if (renewed)
+			s->backoff_until_ms = -1;
+		else if (s->backoff_until_ms > now + d)
 			d = s->backoff_until_ms - now;
 		stream_schedule(s, d);
 	}
@@ -1018,7 +1022,7 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 	}
 	p->naccounts = conf->naccounts;
 	for (i = 0; i < p->naccounts; i++)
-		account_start(p->accounts[i], -1);
+		account_start(p->accounts[i], -1, 0);
 	return p;
 }
 
@@ -1095,16 +1099,18 @@ poller_reload(struct poller *p, const struct conf *conf, char **errstr)
 {
 	struct account_rt **keep, **fresh, *a;
 	size_t i, k, added = 0, changed = 0, kept = 0, removed = 0;
-	int *used;
+	int *used, *renewed;
 
 	keep = xcalloc(conf->naccounts ? conf->naccounts : 1, sizeof *keep);
 	used = xcalloc(p->naccounts ? p->naccounts : 1, sizeof *used);
+	renewed = xcalloc(conf->naccounts ? conf->naccounts : 1,
+	    sizeof *renewed);
 	for (i = 0; i < conf->naccounts; i++) {
 		for (k = 0; k < p->naccounts; k++) {
 			a = p->accounts[k];
 			if (strcmp(a->conf->name, conf->accounts[i].name) != 0)
 				continue;
-			used[k] = 1;
+			used[k] = renewed[i] = 1;
 			if (same_account(a, &conf->accounts[i]))
 				keep[i] = a;
 			break;
@@ -1114,6 +1120,7 @@ poller_reload(struct poller *p, const struct conf *conf, char **errstr)
 	if ((fresh = accounts_new(p, conf, keep, errstr)) == NULL) {
 		free(keep);
 		free(used);
+		free(renewed);
 		return -1;
 	}
 	for (k = 0; k < p->naccounts; k++) {
@@ -1136,7 +1143,7 @@ poller_reload(struct poller *p, const struct conf *conf, char **errstr)
 			kept++;
 			continue;
 		}
-		account_start(fresh[i], 1000);
+		account_start(fresh[i], 1000, renewed[i]);
 		added++;
 	}
 	added -= changed;
@@ -1151,6 +1158,7 @@ poller_reload(struct poller *p, const struct conf *conf, char **errstr)
 	    "removed", kept, added, changed, removed);
 	free(keep);
 	free(used);
+	free(renewed);
 	return 0;
 }
 
