@@ -4,7 +4,7 @@
 
 Synopsis
   mastodon.py [--port N] [--port-file FILE] [--accounts N] [--token-file-dir DIR]
-              [--rate-limit N] [--quiet]
+              [--rate-limit N] [--quiet] [--chaos SEED]
   mastodon.py --simulate [--speed X] [--catch-up DURATION] [--seed N] [--history DURATION]
               [options above]
 
@@ -67,6 +67,20 @@ Control API (no auth; JSON bodies; never counted, logged or faulted):
            {"id", "statuses", "notifications", "conversations"}}, "time", ...}
   POST   /_fixture/bulk      {"per_brand": K, "direct_share": 0.3}
          K new customer statuses mentioning each brand -> {"created": n}
+
+--chaos SEED: random faults on the API (never on /_fixture/), drawn from
+SEED, for soak tests (tests/soak.sh); without it nothing changes. Each
+request that no queued fault applies to gets, independently of the rest:
+  5 %   a 5xx (500, 502, 503 or 504, as the "status" fault)
+  2 %   a connection reset (as "reset")
+  1 %   truncated JSON (as "truncate")
+  0.1 % a latency spike before the answer, 2 to 20 s (as "delay")
+  0.1 % the start of a burst of 429s for its token: every request of the
+        token is answered 429 with Retry-After (the seconds left, rounded
+        up) and X-RateLimit-Remaining: 0 for 1 to 5 s
+Requests of the log get "chaos": the fault's name or null.
+  GET    /_fixture/chaos     {"seed", "requests", "faults": {name: n}}
+  POST   /_fixture/chaos     {"on": false} stops the faults, true resumes
 
 --simulate: customers write to acme (about 35% direct) and an agent answers
 most of them after a realistic delay. The simulated clock starts --catch-up
@@ -906,6 +920,64 @@ class FaultQueue:
         return len(self.entries)
 
 
+class Chaos:
+    """--chaos: random faults, as if FaultQueue had queued them."""
+
+    SERVER_ERRORS = (500, 502, 503, 504)
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.on = True
+        self.requests = 0
+        self.counts = {}
+        self.bursts = {}                # token -> monotonic end of its 429 burst
+
+    def count(self, name):
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def draw(self, token):
+        """(name, fault) for one API request; (None, None) for none."""
+        with self.lock:
+            if not self.on:
+                return None, None
+            self.requests += 1
+            rng, now = self.rng, time.monotonic()
+            end = self.bursts.get(token, 0.0)
+            if end <= now and rng.random() < 0.001:
+                end = now + rng.uniform(1.0, 5.0)
+                self.bursts[token] = end
+                self.count("429 bursts")
+            if end > now:
+                self.count("429")
+                return "429", {"status": 429, "headers": {
+                    "Retry-After": str(max(1, math.ceil(end - now)))}}
+            fault = {}
+            name = []
+            roll = rng.random()
+            if roll < 0.05:
+                fault["status"] = rng.choice(self.SERVER_ERRORS)
+                name.append(str(fault["status"]))
+            elif roll < 0.07:
+                fault["reset"] = True
+                name.append("reset")
+            elif roll < 0.08:
+                fault["truncate"] = True
+                name.append("truncate")
+            if rng.random() < 0.001:
+                fault["delay"] = round(rng.uniform(2.0, 20.0), 3)
+                name.insert(0, "delay")
+            for n in name:
+                self.count(n)
+            return ("+".join(name), fault) if fault else (None, None)
+
+    def record(self):
+        with self.lock:
+            return {"seed": self.seed, "on": self.on, "requests": self.requests,
+                    "faults": dict(self.counts)}
+
+
 class RequestLog:
     def __init__(self):
         self.lock = threading.Lock()
@@ -962,6 +1034,8 @@ class Fixture:
             ("DELETE", "ratelimit"): self.delete_ratelimit,
             ("GET", "state"): self.get_state,
             ("POST", "bulk"): self.post_bulk,
+            ("GET", "chaos"): self.get_chaos,
+            ("POST", "chaos"): self.post_chaos,
         }
 
     def handle(self, method, path, body):
@@ -1081,6 +1155,18 @@ class Fixture:
                     "notifications": sum(b["notifications"] for b in brands.values()),
                     "brands": brands, "faults_pending": len(self.app.faults),
                     "time": iso_ms(store.clock.now_ms())}
+
+    def get_chaos(self, data):
+        if self.app.chaos is None:
+            raise HttpError(404, "no --chaos")
+        return self.app.chaos.record()
+
+    def post_chaos(self, data):
+        if self.app.chaos is None:
+            raise HttpError(404, "no --chaos")
+        with self.app.chaos.lock:
+            self.app.chaos.on = bool(data.get("on", True))
+        return self.app.chaos.record()
 
     def post_bulk(self, data):
         per_brand = data.get("per_brand", 1)
@@ -1229,6 +1315,12 @@ class Handler(BaseHTTPRequestHandler):
         entry = app.requests.record(method, url, token, brand)
         allowed, limit_headers = app.limiter.hit(brand.token if brand else "ip:" + self.client_address[0])
         fault = app.faults.take(url.path, token) or {}
+        if app.chaos is not None:
+            name = None
+            if not fault:
+                name, fault = app.chaos.draw(token)
+                fault = fault or {}
+            entry["chaos"] = name
         who = brand.account.username if brand else None
         if fault.get("delay"):
             time.sleep(fault["delay"])
@@ -1401,6 +1493,7 @@ class App:
         self.log = Log(quiet)
         self.fixture = Fixture(self)
         self.api = None                 # once the port is known
+        self.chaos = None               # --chaos
 
 
 # ---------------------------------------------------------------- texts
@@ -1741,6 +1834,8 @@ def parse_args(argv):
     parser.add_argument("--token-file-dir", help="write each brand's token to DIR/NAME.token (0600)")
     parser.add_argument("--rate-limit", type=int, default=300, help="requests per token per 5 minutes")
     parser.add_argument("--quiet", action="store_true", help="no request or event log")
+    parser.add_argument("--chaos", type=int, metavar="SEED",
+                        help="random faults on the API, drawn from SEED (soak tests)")
     parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (needs --tls-key)")
     parser.add_argument("--tls-key", help="the certificate's PEM private key")
     parser.add_argument("--simulate", action="store_true",
@@ -1792,6 +1887,8 @@ def main(argv=None):
     store = Store(clock)
     app = App(store, random.Random(args.seed + 1), args.rate_limit, args.quiet)
     brands = make_brands(store, args)
+    if args.chaos is not None:
+        app.chaos = Chaos(args.chaos)
     if args.token_file_dir:
         write_tokens(args.token_file_dir, brands)
     try:
