@@ -335,7 +335,7 @@ json_of(const char *event, const char *key, const char *subject,
 	cJSON_AddStringToObject(root, "rule", alerts[0]->rule);
 	/* without "[replywatch] " */
 	cJSON_AddStringToObject(root, "summary", subject + 13);
-	add_time(root, "sent_at", now);
+	add_time(root, "created_at", now);
 	cJSON_AddStringToObject(root, "sender", "replywatchd " PACKAGE_VERSION);
 	arr = cJSON_AddArrayToObject(root, "alerts");
 	for (i = 0; i < n; i++) {

@@ -330,7 +330,7 @@ c1() {
 		)(fired(r)[0])'
 	if [ "$MAIL" = 1 ]; then
 		if mail_of "$KEY" c1-firing; then
-			SENT_AT=$(hook_get c1 'fired(r)[0]["sent_at"]')
+			SENT_AT=$(hook_get c1 'fired(r)[0]["created_at"]')
 			check "c1: the firing email: Subject, Date, Message-ID, From, To, author and URL" \
 				mail_check "$TMP/c1-firing.mail" '
 				re.fullmatch(r"\[replywatch\] overdue: broadcast reply for c1, waiting [0-9]+ s", m["Subject"]) and
@@ -386,8 +386,8 @@ c2() {
 		fired(r)[0]["alerts"][0]["id"] == fired(r)[1]["alerts"][0]["id"] and
 		all(x["signature"] == "ok" for x in r)'
 	check "c2: the warning at about 50 % of the target, the critical at the deadline" hook_check c2 '
-		(lambda w, c: 1.5 <= ms(w["sent_at"]) - ms(w["alerts"][0]["details"]["opened_at"]) < 3.5 and
-		 ms(c["sent_at"]) >= ms(c["alerts"][0]["details"]["deadline"]))(fired(r)[0], fired(r)[1])'
+		(lambda w, c: 1.5 <= ms(w["created_at"]) - ms(w["alerts"][0]["details"]["opened_at"]) < 3.5 and
+		 ms(c["created_at"]) >= ms(c["alerts"][0]["details"]["deadline"]))(fired(r)[0], fired(r)[1])'
 	if [ "$MAIL" = 1 ]; then
 		KW=$(hook_get c2 'r[0]["key"]')
 		KC=$(hook_get c2 '[x["key"] for x in r if x["json"]["alerts"][0]["severity"] == "critical"][0]')
