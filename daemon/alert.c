@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "store.h"
 #include "timefmt.h"
+#include "timeheap.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -100,8 +101,7 @@ struct alerts {
 	struct group	*groups;
 	struct acct	**accts;
 	size_t		 naccts;
-	struct entry	*heap;
-	size_t		 nheap, heapcap;
+	struct timeheap	 heap;		/* of struct entry */
 	struct alert	**silenced;	/* firing, told nothing: silenced */
 	size_t		 nsilenced;
 	uint64_t	 silence_gen;
@@ -229,38 +229,19 @@ table_remove(struct alerts *al, struct alert *a)
 /* ---- the heap -------------------------------------------------------------- */
 
 static void
-entry_swap(struct entry *a, struct entry *b)
-{
-	struct entry t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void
 heap_push(struct alerts *al, int64_t at_ms, enum timer_type type, void *ptr,
     uint64_t gen)
 {
-	size_t i, parent;
+	struct entry e;
 
-	if (al->nheap == al->heapcap) {
-		al->heapcap = al->heapcap ? al->heapcap * 2 : 64;
-		al->heap = xreallocarray(al->heap, al->heapcap,
-		    sizeof *al->heap);
-	}
 	if (type == T_REPEAT)
 		((struct alert *)ptr)->refs++;
-	i = al->nheap++;
-	al->heap[i].at_ms = at_ms;
-	al->heap[i].type = type;
-	al->heap[i].ptr = ptr;
-	al->heap[i].gen = gen;
-	for (; i > 0; i = parent) {
-		parent = (i - 1) / 2;
-		if (al->heap[parent].at_ms <= al->heap[i].at_ms)
-			break;
-		entry_swap(&al->heap[parent], &al->heap[i]);
-	}
+	memset(&e, 0, sizeof e);
+	e.at_ms = at_ms;
+	e.type = type;
+	e.ptr = ptr;
+	e.gen = gen;
+	timeheap_push(&al->heap, &e);
 	if (!al->stopped)
 		arm(al);
 }
@@ -268,24 +249,18 @@ heap_push(struct alerts *al, int64_t at_ms, enum timer_type type, void *ptr,
 static struct entry
 heap_pop(struct alerts *al)
 {
-	struct entry top = al->heap[0];
-	size_t i = 0, l, r, m;
+	struct entry e;
 
-	al->heap[0] = al->heap[--al->nheap];
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		m = i;
-		if (l < al->nheap && al->heap[l].at_ms < al->heap[m].at_ms)
-			m = l;
-		if (r < al->nheap && al->heap[r].at_ms < al->heap[m].at_ms)
-			m = r;
-		if (m == i)
-			break;
-		entry_swap(&al->heap[i], &al->heap[m]);
-		i = m;
-	}
-	return top;
+	timeheap_pop(&al->heap, &e);
+	return e;
+}
+
+static int64_t
+heap_first(const struct alerts *al)
+{
+	const struct entry *e = timeheap_top(&al->heap);
+
+	return e != NULL ? e->at_ms : -1;
 }
 
 /* ---- accounts -------------------------------------------------------------- */
@@ -1317,7 +1292,7 @@ on_timer(uv_timer_t *t)
 	struct alerts *al = t->data;
 	int64_t now = timefmt_now();
 
-	while (al->nheap > 0 && al->heap[0].at_ms <= now && !al->stopped) {
+	while (al->heap.n > 0 && heap_first(al) <= now && !al->stopped) {
 		struct entry e = heap_pop(al);
 
 		switch (e.type) {
@@ -1366,13 +1341,13 @@ arm(struct alerts *al)
 
 	if (al->stopped)
 		return;
-	if (al->nheap == 0) {
+	if (al->heap.n == 0) {
 		uv_timer_stop(&al->timer);
 		return;
 	}
 	now = timefmt_now();
-	uv_timer_start(&al->timer, on_timer, al->heap[0].at_ms > now ?
-	    (uint64_t)(al->heap[0].at_ms - now) : 0, 0);
+	uv_timer_start(&al->timer, on_timer, heap_first(al) > now ?
+	    (uint64_t)(heap_first(al) - now) : 0, 0);
 }
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -1390,6 +1365,7 @@ alerts_new(uv_loop_t *loop, struct store *st, struct outbox *ob,
 	al->routes = routes;
 	al->started_ms = timefmt_now();
 	al->silence_at = -1;
+	timeheap_init(&al->heap, sizeof(struct entry));
 	uv_timer_init(loop, &al->timer);
 	al->timer.data = al;
 	table_grow(al);
@@ -1662,7 +1638,7 @@ alerts_free(struct alerts *al)
 
 	if (al == NULL)
 		return;
-	while (al->nheap > 0) {
+	while (al->heap.n > 0) {
 		struct entry e = heap_pop(al);
 
 		if (e.type == T_REPEAT)
@@ -1691,6 +1667,6 @@ alerts_free(struct alerts *al)
 		acct_free(al->accts[i]);
 	free(al->accts);
 	free(al->table);
-	free(al->heap);
+	timeheap_free(&al->heap);
 	free(al);
 }

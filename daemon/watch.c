@@ -11,6 +11,7 @@
 #include "stats.h"
 #include "store.h"
 #include "timefmt.h"
+#include "timeheap.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -62,8 +63,7 @@ struct watch {
 	uv_timer_t	 timer;
 	struct conv	**table;
 	size_t		 nbuckets, nconvs;
-	struct deadline	*heap;
-	size_t		 nheap, heapcap;
+	struct timeheap	 heap;		/* of struct deadline */
 	size_t		 nopen, noverdue;
 	int		 loading;	/* watch_load: summarise, do not tell */
 	struct watch_group *groups;	/* per account and kind */
@@ -193,53 +193,9 @@ conv_free(struct conv *c)
 /* ---- the heap ---------------------------------------------------------- */
 
 static void
-heap_swap(struct deadline *a, struct deadline *b)
-{
-	struct deadline t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-static void
 heap_push(struct watch *w, const struct deadline *d)
 {
-	size_t i, parent;
-
-	if (w->nheap == w->heapcap) {
-		w->heapcap = w->heapcap ? w->heapcap * 2 : 256;
-		w->heap = xreallocarray(w->heap, w->heapcap, sizeof *w->heap);
-	}
-	i = w->nheap++;
-	w->heap[i] = *d;
-	while (i > 0) {
-		parent = (i - 1) / 2;
-		if (w->heap[parent].at_ms <= w->heap[i].at_ms)
-			break;
-		heap_swap(&w->heap[parent], &w->heap[i]);
-		i = parent;
-	}
-}
-
-static void
-heap_pop(struct watch *w)
-{
-	size_t i = 0, l, r, m;
-
-	w->heap[0] = w->heap[--w->nheap];
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		m = i;
-		if (l < w->nheap && w->heap[l].at_ms < w->heap[m].at_ms)
-			m = l;
-		if (r < w->nheap && w->heap[r].at_ms < w->heap[m].at_ms)
-			m = r;
-		if (m == i)
-			break;
-		heap_swap(&w->heap[i], &w->heap[m]);
-		i = m;
-	}
+	timeheap_push(&w->heap, d);
 }
 
 static int
@@ -248,22 +204,20 @@ stale(const struct deadline *d)
 	return d->gen != d->conv->gen || d->wait >= d->conv->n;
 }
 
+static int
+fresh(const void *d, void *arg)
+{
+	(void)arg;
+	return !stale(d);
+}
+
 /* Drop stale entries when they are most of the heap. */
 static void
 heap_compact(struct watch *w)
 {
-	struct deadline *old = w->heap;
-	size_t n = w->nheap, i;
-
-	if (n < 1024 || n < 4 * w->nopen)
+	if (w->heap.n < 1024 || w->heap.n < 4 * w->nopen)
 		return;
-	w->heap = NULL;
-	w->nheap = w->heapcap = 0;
-	for (i = 0; i < n; i++) {
-		if (!stale(&old[i]))
-			heap_push(w, &old[i]);
-	}
-	free(old);
+	timeheap_filter(&w->heap, fresh, NULL);
 }
 
 /* ---- telling ------------------------------------------------------------ */
@@ -574,11 +528,12 @@ on_deadline(uv_timer_t *t)
 	int64_t now = timefmt_now();
 	size_t told = 0, held = 0;
 
-	while (w->nheap > 0 && w->heap[0].at_ms <= now) {
-		struct deadline d = w->heap[0];
+	while (w->heap.n > 0 &&
+	    ((struct deadline *)timeheap_top(&w->heap))->at_ms <= now) {
+		struct deadline d;
 		struct open_wait *ow;
 
-		heap_pop(w);
+		timeheap_pop(&w->heap, &d);
 		if (stale(&d))
 			continue;
 		ow = &d.conv->waits[d.wait];
@@ -612,14 +567,14 @@ arm(struct watch *w)
 {
 	int64_t now, d;
 
-	while (w->nheap > 0 && stale(&w->heap[0]))
-		heap_pop(w);
-	if (w->nheap == 0) {
+	while (w->heap.n > 0 && stale(timeheap_top(&w->heap)))
+		timeheap_pop(&w->heap, NULL);
+	if (w->heap.n == 0) {
 		uv_timer_stop(&w->timer);
 		return;
 	}
 	now = timefmt_now();
-	d = w->heap[0].at_ms - now;
+	d = ((struct deadline *)timeheap_top(&w->heap))->at_ms - now;
 	uv_timer_start(&w->timer, on_deadline, d > 0 ? (uint64_t)d : 0, 0);
 }
 
@@ -634,6 +589,7 @@ watch_new(uv_loop_t *loop, const struct conf *conf)
 	w->conf = conf;
 	uv_timer_init(loop, &w->timer);
 	w->timer.data = w;
+	timeheap_init(&w->heap, sizeof(struct deadline));
 	grow(w);
 	return w;
 }
@@ -704,7 +660,7 @@ watch_reconfigure(struct watch *w, const struct conf *conf)
 	size_t i, k;
 
 	w->conf = conf;
-	w->nheap = 0;
+	w->heap.n = 0;
 	for (i = 0; i < w->nbuckets; i++) {
 		for (c = w->table[i]; c != NULL; c = c->next) {
 			const struct conf_policy *pol =
@@ -797,6 +753,6 @@ watch_free(struct watch *w)
 	free(w->groups);
 	free(w->gopen);
 	free(w->table);
-	free(w->heap);
+	timeheap_free(&w->heap);
 	free(w);
 }
