@@ -74,6 +74,7 @@ struct acct {
 	struct stream_health *streams;
 	size_t		 nstreams;
 	uint64_t	 down_gen, spike_gen;
+	int64_t		 down_at;	/* its T_DOWN entry is due, -1 */
 	int64_t		*complaints;	/* created_ms, sorted */
 	size_t		 ncompl, capcompl;
 	size_t		 nheld;		/* overdue alerts held back while its
@@ -228,12 +229,48 @@ table_remove(struct alerts *al, struct alert *a)
 
 /* ---- the heap -------------------------------------------------------------- */
 
+/* Is a heap entry still wanted? One that is not lets go of its alert. */
+static int
+entry_live(const void *p, void *arg)
+{
+	const struct entry *e = p;
+	struct alerts *al = arg;
+	int live = 0;
+
+	switch (e->type) {
+	case T_GROUP:
+		live = ((struct group *)e->ptr)->gen == e->gen;
+		break;
+	case T_REPEAT:
+		live = ((struct alert *)e->ptr)->gen == e->gen &&
+		    ((struct alert *)e->ptr)->firing;
+		if (!live)
+			alert_unref(e->ptr);
+		break;
+	case T_DOWN:
+		live = ((struct acct *)e->ptr)->down_gen == e->gen;
+		break;
+	case T_SPIKE:
+		live = ((struct acct *)e->ptr)->spike_gen == e->gen;
+		break;
+	case T_SILENCE:
+		live = al->silence_gen == e->gen;
+		break;
+	}
+	return live;
+}
+
 static void
 heap_push(struct alerts *al, int64_t at_ms, enum timer_type type, void *ptr,
     uint64_t gen)
 {
 	struct entry e;
 
+	/* entries made stale (a resolved alert's repeat, an earlier
+	 * timer) are dropped when they are most of the heap */
+	if (al->heap.n >= 256 && al->heap.n > 4 * (al->nfiring +
+	    al->nsilenced + 4 * al->naccts + 16))
+		timeheap_filter(&al->heap, entry_live, al);
 	if (type == T_REPEAT)
 		((struct alert *)ptr)->refs++;
 	memset(&e, 0, sizeof e);
@@ -277,6 +314,7 @@ acct_get(struct alerts *al, const char *name)
 	}
 	ac = xcalloc(1, sizeof *ac);
 	ac->name = xstrdup(name);
+	ac->down_at = -1;
 	al->accts = xreallocarray(al->accts, al->naccts + 1,
 	    sizeof *al->accts);
 	al->accts[al->naccts++] = ac;
@@ -1197,7 +1235,10 @@ down_eval(struct alerts *al, struct acct *ac, int64_t now)
 			next = sh->since_ms + pol->down_after_ms;
 	}
 	if (bad == NULL) {
-		if (next >= 0) {
+		/* one entry per account: a new one only if it is earlier */
+		if (next >= 0 && (ac->down_at < 0 || next < ac->down_at ||
+		    ac->down_at <= now)) {
+			ac->down_at = next;
 			ac->down_gen++;
 			heap_push(al, next, T_DOWN, ac, ac->down_gen);
 		}
@@ -1257,6 +1298,7 @@ alerts_polled(struct alerts *al, const struct poller_poll *pp)
 				return;
 		}
 		ac->down_gen++;
+		ac->down_at = -1;
 		if ((a = find(al, "connector_down", ac->name, "")) != NULL) {
 			resolve(al, a, now);
 			release_held(al, ac->name, now);
@@ -1314,8 +1356,10 @@ on_timer(uv_timer_t *t)
 		case T_DOWN: {
 			struct acct *ac = e.ptr;
 
-			if (ac->down_gen == e.gen)
+			if (ac->down_gen == e.gen) {
+				ac->down_at = -1;
 				down_eval(al, ac, now);
+			}
 			break;
 		}
 		case T_SPIKE: {

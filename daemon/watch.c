@@ -46,6 +46,9 @@ struct conv {
 	uint64_t	 gen;
 	struct open_wait *waits;
 	size_t		 n;
+	size_t		 hrefs;		/* heap entries that point to it: it
+					   is freed when none do and it has
+					   no open wait */
 	struct conv	*next;		/* hash chain */
 };
 
@@ -196,6 +199,51 @@ static void
 heap_push(struct watch *w, const struct deadline *d)
 {
 	timeheap_push(&w->heap, d);
+	d->conv->hrefs++;
+}
+
+/* A conversation with no open wait is forgotten once no heap entry points
+ * to it: the table holds what is open, not every conversation seen. */
+static void
+conv_forget(struct watch *w, struct conv *c)
+{
+	struct conv **pp;
+
+	if (c->n > 0 || c->hrefs > 0)
+		return;
+	for (pp = &w->table[hash(c->key) & (w->nbuckets - 1)]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			w->nconvs--;
+			free(c->waits);
+			conv_free(c);
+			return;
+		}
+	}
+}
+
+/* The earliest entry, out of the heap (into d). */
+static void
+heap_take(struct watch *w, struct deadline *d)
+{
+	timeheap_pop(&w->heap, d);
+	d->conv->hrefs--;
+}
+
+/* Forget every conversation that can be. */
+static void
+sweep(struct watch *w)
+{
+	struct conv *c, *next;
+	size_t i;
+
+	for (i = 0; i < w->nbuckets; i++) {
+		for (c = w->table[i]; c != NULL; c = next) {
+			next = c->next;
+			conv_forget(w, c);
+		}
+	}
 }
 
 static int
@@ -205,10 +253,15 @@ stale(const struct deadline *d)
 }
 
 static int
-fresh(const void *d, void *arg)
+fresh(const void *p, void *arg)
 {
+	const struct deadline *d = p;
+
 	(void)arg;
-	return !stale(d);
+	if (!stale(d))
+		return 1;
+	d->conv->hrefs--;
+	return 0;
 }
 
 /* Drop stale entries when they are most of the heap. */
@@ -218,6 +271,7 @@ heap_compact(struct watch *w)
 	if (w->heap.n < 1024 || w->heap.n < 4 * w->nopen)
 		return;
 	timeheap_filter(&w->heap, fresh, NULL);
+	sweep(w);
 }
 
 /* ---- telling ------------------------------------------------------------ */
@@ -505,6 +559,7 @@ watch_observe(const struct store_conv_waits *cw, void *arg)
 	if (w->hooks.open_count != NULL)
 		w->hooks.open_count(c->account, account_open(w, c->account),
 		    w->hooks.arg);
+	conv_forget(w, c);
 	heap_compact(w);
 	arm(w);
 }
@@ -533,9 +588,11 @@ on_deadline(uv_timer_t *t)
 		struct deadline d;
 		struct open_wait *ow;
 
-		timeheap_pop(&w->heap, &d);
-		if (stale(&d))
+		heap_take(w, &d);
+		if (stale(&d)) {
+			conv_forget(w, d.conv);
 			continue;
+		}
 		ow = &d.conv->waits[d.wait];
 		if (d.level == 1) {
 			if (ow->warned || ow->overdue)
@@ -567,8 +624,12 @@ arm(struct watch *w)
 {
 	int64_t now, d;
 
-	while (w->heap.n > 0 && stale(timeheap_top(&w->heap)))
-		timeheap_pop(&w->heap, NULL);
+	while (w->heap.n > 0 && stale(timeheap_top(&w->heap))) {
+		struct deadline gone;
+
+		heap_take(w, &gone);
+		conv_forget(w, gone.conv);
+	}
 	if (w->heap.n == 0) {
 		uv_timer_stop(&w->timer);
 		return;
@@ -666,6 +727,7 @@ watch_reconfigure(struct watch *w, const struct conf *conf)
 			const struct conf_policy *pol =
 			    conf_policy_for(conf, c->account);
 
+			c->hrefs = 0;	/* the heap was emptied */
 			for (k = 0; k < c->n; k++) {
 				struct open_wait *ow = &c->waits[k];
 
@@ -682,6 +744,7 @@ watch_reconfigure(struct watch *w, const struct conf *conf)
 			}
 		}
 	}
+	sweep(w);
 	arm(w);
 }
 
