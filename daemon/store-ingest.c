@@ -18,7 +18,12 @@
  * store-waits.c.
  */
 
-#define CONV_CACHE_MAX	(1u << 17)	/* conversation ids kept in memory */
+/* Conversation ids kept in memory: a bulk import meets many conversations
+ * once each, the daemon a few thousand live ones over and over. The table
+ * (two slots per entry) is allocated whole, so its size is what the daemon
+ * keeps resident; when it is full it is emptied and fills again. */
+#define CONV_CACHE_BULK		(1u << 17)	/* 4 MiB of slots */
+#define CONV_CACHE_DEFAULT	(1u << 12)	/* 128 KiB of slots */
 
 /* A message the batch added. */
 struct newmsg {
@@ -52,6 +57,7 @@ struct ingest {
 	struct sq_arena	 arena;
 	struct conv_slot *slots;
 	size_t		 nslots, nused;
+	size_t		 max_used;	/* CONV_CACHE_BULK or _DEFAULT */
 };
 
 /* ---- memory of the batch ---------------------------------------------------- */
@@ -84,8 +90,11 @@ ingest_free(struct ingest *in)
 static struct ingest *
 ingest_get(struct store *st)
 {
-	if (st->ingest == NULL)
+	if (st->ingest == NULL) {
 		st->ingest = xcalloc(1, sizeof *st->ingest);
+		st->ingest->max_used = st->bulk ? CONV_CACHE_BULK :
+		    CONV_CACHE_DEFAULT;
+	}
 	return st->ingest;
 }
 
@@ -155,10 +164,10 @@ conv_cache_put(struct ingest *in, const char *key, int64_t id)
 {
 	struct conv_slot *s;
 
-	if (in->nused >= CONV_CACHE_MAX)
+	if (in->nused >= in->max_used)
 		conv_cache_clear(in);
 	if (in->nslots == 0) {
-		in->nslots = 2 * CONV_CACHE_MAX;
+		in->nslots = 2 * in->max_used;
 		in->slots = xcalloc(in->nslots, sizeof *in->slots);
 	}
 	s = conv_slot(in, key);

@@ -644,6 +644,7 @@ store_open(const char *path, int flags, char **errstr)
 	if (flags & STORE_CREATE)
 		oflags |= SQLITE_OPEN_CREATE;
 	st->path = xstrdup(path);
+	st->bulk = (flags & STORE_BULK) != 0;
 	if (sqlite3_open_v2(path, &st->db, oflags, NULL) != SQLITE_OK) {
 		if (st->db == NULL)
 			xasprintf(errstr, "%s: cannot open database", path);

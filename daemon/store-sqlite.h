@@ -105,6 +105,7 @@ struct store {
 	size_t		 naccounts;
 	struct ingest	*ingest;	/* the open batch (store-ingest.c) */
 	int		 in_batch;
+	int		 bulk;		/* opened with STORE_BULK */
 	int		 awaited_any;	/* at commit: some stored reply awaits
 					   a message not stored before it */
 	store_waits_fn	*observer;	/* store_set_observer */

@@ -24,7 +24,8 @@ struct store;
 				   may not be written (an operator in the
 				   daemon's group) */
 #define STORE_BULK	0x2	/* large batches: checkpoint the WAL less often
-				   (it may grow to 200 MiB meanwhile) */
+				   (it may grow to 200 MiB meanwhile) and
+				   keep more conversation ids in memory */
 
 struct store *store_open(const char *path, int flags, char **errstr);
 void	store_close(struct store *);
