@@ -12,6 +12,7 @@
 #include "connector.h"
 #include "jsonget.h"
 #include "log.h"
+#include "secret.h"
 #include "timefmt.h"
 #include "xmalloc.h"
 
@@ -174,25 +175,6 @@ static void	 login_start(struct bjob *);
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void
-wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-static char *
-escape(const char *s)
-{
-	char *e;
-
-	if ((e = http_escape(s)) == NULL)
-		fatal("out of memory");
-	return e;
-}
-
 static int
 plausible(int64_t ms, int64_t now)
 {
@@ -216,19 +198,6 @@ has_control(const char *s)
 		if ((unsigned char)*s < ' ' || *s == 0x7f)
 			return 1;
 	return 0;
-}
-
-/* Copy a platform's text for an error, without control characters. */
-static void
-copy_text(char *dst, size_t len, const char *src)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = (unsigned char)src[i] < ' ' || src[i] == 0x7f ?
-		    ' ' : src[i];
-	if (len > 0)
-		dst[i] = '\0';
 }
 
 /* PATH.NAME, for errors; cut short if it is too long. */
@@ -255,7 +224,7 @@ errf(struct bjob *bj, const char *fmt, ...)
 static void
 set_err(struct bjob *bj, char *err)
 {
-	copy_text(bj->err, sizeof bj->err, err != NULL ? err :
+	connector_copy_text(bj->err, sizeof bj->err, err != NULL ? err :
 	    "unknown error");
 	free(err);
 }
@@ -293,13 +262,13 @@ xrpc_error(const struct http_response *resp, char *name, size_t nlen,
 	e = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	m = cJSON_GetObjectItemCaseSensitive(doc, "message");
 	if (cJSON_IsString(e) && e->valuestring[0] != '\0') {
-		copy_text(name, nlen, e->valuestring);
+		connector_copy_text(name, nlen, e->valuestring);
 		if (cJSON_IsString(m) && m->valuestring[0] != '\0')
 			snprintf(buf, sizeof buf, "%s: %s", e->valuestring,
 			    m->valuestring);
 		else
 			snprintf(buf, sizeof buf, "%s", e->valuestring);
-		copy_text(text, tlen, buf);
+		connector_copy_text(text, tlen, buf);
 	}
 	cJSON_Delete(doc);
 }
@@ -412,7 +381,7 @@ bjob_free(struct bjob *bj)
 	size_t i;
 
 	free(bj->url);
-	wipe_free(bj->auth);
+	secret_free(bj->auth);
 	free(bj->page_cursor);
 	free(bj->wm_uri);
 	free(bj->best_at);
@@ -500,8 +469,8 @@ job_finish(struct bjob *bj)
 static void
 session_drop(struct bsky *b)
 {
-	wipe_free(b->access);
-	wipe_free(b->refresh);
+	secret_free(b->access);
+	secret_free(b->refresh);
 	b->access = b->refresh = NULL;
 	b->access_exp_ms = -1;
 	b->gen++;
@@ -512,8 +481,8 @@ op_clear(struct bsky *b)
 {
 	b->op = OP_NONE;
 	b->op_call = NULL;
-	wipe_free(b->op_body);
-	wipe_free(b->op_auth);
+	secret_free(b->op_body);
+	secret_free(b->op_auth);
 	b->op_body = b->op_auth = NULL;
 }
 
@@ -660,7 +629,7 @@ op_done(const struct http_response *resp, void *arg)
 		free(err);
 		for (w = list; w != NULL; w = next) {
 			next = w->wnext;
-			copy_text(w->err, sizeof w->err, buf);
+			connector_copy_text(w->err, sizeof w->err, buf);
 			job_fail(w, POLL_BAD_DATA, -1);
 		}
 		return;
@@ -682,7 +651,7 @@ op_done(const struct http_response *resp, void *arg)
 	}
 
 	if (text[0] == '\0')
-		copy_text(text, sizeof text, buf[0] != '\0' ? buf :
+		connector_copy_text(text, sizeof text, buf[0] != '\0' ? buf :
 		    "the session request failed");
 	retry_at = res.retry_at_ms;
 	if (st == POLL_RATE_LIMITED)
@@ -691,7 +660,7 @@ op_done(const struct http_response *resp, void *arg)
 		login_block(b, st, text, now, retry_at);
 	for (w = list; w != NULL; w = next) {
 		next = w->wnext;
-		copy_text(w->err, sizeof w->err, text);
+		connector_copy_text(w->err, sizeof w->err, text);
 		job_fail(w, st, retry_at);
 	}
 }
@@ -736,7 +705,7 @@ login_start(struct bjob *bj)
 	char *s;
 
 	if (b->block_error != NULL && bj->now < b->block_until) {
-		copy_text(bj->err, sizeof bj->err, b->block_error);
+		connector_copy_text(bj->err, sizeof bj->err, b->block_error);
 		job_fail(bj, b->block_status, b->block_retry_at);
 		return;
 	}
@@ -1367,7 +1336,7 @@ job_url(const struct bjob *bj)
 	char *url, *e = NULL, *c = NULL;
 
 	if (bj->page_cursor != NULL) {
-		e = escape(bj->page_cursor);
+		e = http_escape(bj->page_cursor);
 		xasprintf(&c, "&cursor=%s", e);
 		free(e);
 		e = NULL;
@@ -1380,7 +1349,7 @@ job_url(const struct bjob *bj)
 			    method, c != NULL ? c : "");
 			break;
 		}
-		e = escape(b->did);
+		e = http_escape(b->did);
 		xasprintf(&url, "%s/xrpc/%s?actor=%s&filter=posts_with_replies"
 		    "&limit=100%s", b->url, method, e, c != NULL ? c : "");
 		break;
@@ -1392,13 +1361,13 @@ job_url(const struct bjob *bj)
 		    c != NULL ? c : "");
 		break;
 	case STEP_MESSAGES:
-		e = escape(bj->convos[bj->iconvo]);
+		e = http_escape(bj->convos[bj->iconvo]);
 		xasprintf(&url, "%s/xrpc/%s?convoId=%s&limit=100%s", b->url,
 		    method, e, c != NULL ? c : "");
 		break;
 	case STEP_LOG:
 	default:
-		e = escape(bj->log_req);
+		e = http_escape(bj->log_req);
 		xasprintf(&url, "%s/xrpc/%s?cursor=%s", b->url, method, e);
 		break;
 	}
@@ -1498,8 +1467,9 @@ job_cb(const struct http_response *resp, void *arg)
 		retry_at = res.retry_at_ms;
 		if (st == POLL_RATE_LIMITED)
 			retry_at = rate_limited_at(resp, bj->now, retry_at);
-		copy_text(bj->err, sizeof bj->err, text[0] != '\0' ? text :
-		    buf[0] != '\0' ? buf : "the request failed");
+		connector_copy_text(bj->err, sizeof bj->err,
+		    text[0] != '\0' ? text : buf[0] != '\0' ? buf :
+		    "the request failed");
 		job_fail(bj, st, retry_at);
 		return;
 	}
@@ -1556,7 +1526,7 @@ job_send(struct bjob *bj)
 	}
 	free(bj->url);
 	bj->url = job_url(bj);
-	wipe_free(bj->auth);
+	secret_free(bj->auth);
 	xasprintf(&bj->auth, "Authorization: Bearer %s", b->access);
 	hdrs[0] = bj->auth;
 	hdrs[1] = bj->stream == S_CHAT ? b->proxy_hdr : NULL;
@@ -1696,7 +1666,6 @@ bsky_new(const struct connector_env *env, char **errstr)
 	const struct conf_account *a = env->account;
 	const char *url, *proxy, *why;
 	struct bsky *b;
-	size_t len;
 
 	if (a->handle == NULL || a->handle[0] == '\0') {
 		xasprintf(errstr, "connector bluesky needs handle =");
@@ -1723,10 +1692,7 @@ bsky_new(const struct connector_env *env, char **errstr)
 	b->acct = a;
 	b->password = env->secret;
 	b->http = env->http;
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	b->url = xstrndup(url, len);
+	b->url = connector_base_url(url);
 	xasprintf(&b->proxy_hdr, "atproto-proxy: %s", proxy);
 	b->access_exp_ms = -1;
 	return b;

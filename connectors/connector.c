@@ -2,27 +2,70 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "connector.h"
+#include "jsonget.h"
+#include "xmalloc.h"
 
 /*
- * What every connector does with a response that is not a 2xx: the same
- * outcome for the same failure on every platform.
+ * What every connector does the same way: the checks of its account's
+ * token, and what it makes of a response that is not a 2xx or whose body
+ * is no JSON, so that the same failure has the same outcome on every
+ * platform.
  */
 
-/* Printable, one line, at most len-1 bytes. */
-static void
-copy_clean(char *buf, size_t len, const char *s)
+void
+connector_copy_text(char *dst, size_t len, const char *src)
 {
-	size_t i, o = 0;
+	size_t i;
 
-	for (i = 0; s[i] != '\0' && o + 1 < len; i++)
-		buf[o++] = (unsigned char)s[i] < ' ' || s[i] == 0x7f ? ' ' :
-		    s[i];
-	buf[o] = '\0';
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = (unsigned char)src[i] < ' ' || src[i] == 0x7f ?
+		    ' ' : src[i];
+	if (len > 0)
+		dst[i] = '\0';
+}
+
+void
+connector_result_init(struct poll_result *res, enum poll_status status)
+{
+	memset(res, 0, sizeof *res);
+	res->status = status;
+	res->retry_at_ms = -1;
+	res->rl.limit = res->rl.remaining = res->rl.reset_ms = -1;
+}
+
+int
+connector_token_check(const char *token, char **errstr)
+{
+	const char *s;
+
+	if (token == NULL || *token == '\0') {
+		xasprintf(errstr, "an access token is required (token_file)");
+		return -1;
+	}
+	for (s = token; *s != '\0'; s++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
+			xasprintf(errstr, "the access token contains spaces "
+			    "or control characters");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *
+connector_base_url(const char *url)
+{
+	size_t len = strlen(url);
+
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	return xstrndup(url, len);
 }
 
 /*
@@ -41,7 +84,7 @@ platform_text(const struct http_response *r, char *buf, size_t len)
 		return;
 	if ((doc = cJSON_ParseWithLength(r->body, r->len)) == NULL) {
 		if (r->len <= 200 && r->body[0] != '<')
-			copy_clean(buf, len, r->body);
+			connector_copy_text(buf, len, r->body);
 		return;
 	}
 	err = cJSON_GetObjectItemCaseSensitive(doc, "error");
@@ -55,11 +98,11 @@ platform_text(const struct http_response *r, char *buf, size_t len)
 
 		snprintf(both, sizeof both, "%s: %s", err->valuestring,
 		    msg->valuestring);
-		copy_clean(buf, len, both);
+		connector_copy_text(buf, len, both);
 	} else if (cJSON_IsString(err))
-		copy_clean(buf, len, err->valuestring);
+		connector_copy_text(buf, len, err->valuestring);
 	else if (cJSON_IsString(msg))
-		copy_clean(buf, len, msg->valuestring);
+		connector_copy_text(buf, len, msg->valuestring);
 	cJSON_Delete(doc);
 }
 
@@ -69,9 +112,7 @@ connector_http_status(const struct http_response *r, int64_t now_ms,
 {
 	char text[300];
 
-	memset(out, 0, sizeof *out);
-	out->retry_at_ms = -1;
-	out->rl.limit = out->rl.remaining = out->rl.reset_ms = -1;
+	connector_result_init(out, POLL_OK);
 	out->error = buf;
 	if (r->error != HTTP_OK) {
 		snprintf(buf, len, "%s", r->errstr != NULL ? r->errstr :
@@ -103,4 +144,55 @@ connector_http_status(const struct http_response *r, int64_t now_ms,
 	if (out->status == POLL_RETRY)
 		out->retry_at_ms = http_retry_after(r, now_ms);
 	return out->status;
+}
+
+/*
+ * Whether a body that did not parse is the start of a JSON document that
+ * was cut off (a truncated transfer, worth a retry) rather than something
+ * else (an HTML error page: bad data). It is when it opens an array or an
+ * object and ends inside a string or with brackets still open.
+ */
+static int
+json_cut_off(const char *body, size_t len)
+{
+	size_t i = 0;
+	long depth = 0;
+	int in_string = 0;
+
+	while (i < len && strchr(" \t\r\n", body[i]) != NULL)
+		i++;
+	if (i == len || (body[i] != '[' && body[i] != '{'))
+		return 0;
+	for (; i < len; i++) {
+		if (in_string) {
+			if (body[i] == '\\')
+				i++;
+			else if (body[i] == '"')
+				in_string = 0;
+		} else if (body[i] == '"')
+			in_string = 1;
+		else if (body[i] == '[' || body[i] == '{')
+			depth++;
+		else if (body[i] == ']' || body[i] == '}')
+			depth--;
+	}
+	return in_string || depth > 0;
+}
+
+struct cJSON *
+connector_json_body(const struct http_response *r, enum poll_status *status,
+    char **errstr)
+{
+	cJSON *doc;
+
+	if ((doc = jget_parse(r->body, r->len, errstr)) != NULL)
+		return doc;
+	if (json_cut_off(r->body, r->len)) {
+		free(*errstr);
+		xasprintf(errstr, "the JSON response ends early (truncated "
+		    "after %zu bytes)", r->len);
+		*status = POLL_RETRY;
+	} else
+		*status = POLL_BAD_DATA;
+	return NULL;
 }

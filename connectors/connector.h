@@ -29,6 +29,7 @@
  */
 
 struct poll_job;
+struct cJSON;
 
 /* What a connector gets when an account is set up. Everything is borrowed
  * and outlives the connector. */
@@ -140,5 +141,22 @@ void	 poll_job_done(struct poll_job *, const struct poll_result *);
  * text is written into buf. Returns POLL_OK if the response was a 2xx. */
 enum poll_status connector_http_status(const struct http_response *,
 	    int64_t now_ms, char *buf, size_t len, struct poll_result *out);
+/* For connectors: the JSON document of a 2xx response's body (caller
+ * deletes it), or NULL with *errstr (caller frees) and *status:
+ * POLL_RETRY if the body is JSON cut off (a truncated transfer),
+ * POLL_BAD_DATA if it is anything else. */
+struct cJSON *connector_json_body(const struct http_response *,
+	    enum poll_status *status, char **errstr);
+/* A poll_result of that status with nothing known: no error, no cursor,
+ * no retry time, no rate-limit figures. */
+void	 connector_result_init(struct poll_result *, enum poll_status);
+/* A platform's text for an error: control characters made spaces, cut to
+ * at most len-1 bytes. */
+void	 connector_copy_text(char *dst, size_t len, const char *src);
+/* For new(): the access token is there, and fit for a header or a URL
+ * (no spaces, no control characters). 0, or -1 with *errstr. */
+int	 connector_token_check(const char *token, char **errstr);
+/* The account's url without its trailing '/'s, as a new string. */
+char	*connector_base_url(const char *url);
 
 #endif

@@ -419,15 +419,6 @@ gjob_free(struct gjob *gj)
 	free(gj);
 }
 
-static void
-result_init(struct poll_result *res, enum poll_status status)
-{
-	memset(res, 0, sizeof *res);
-	res->status = status;
-	res->retry_at_ms = -1;
-	res->rl.limit = res->rl.remaining = res->rl.reset_ms = -1;
-}
-
 /*
  * End the poll with res, whose strings may point into gj: the job is let
  * go of first, gj freed after poll_job_done() has read them. The usage
@@ -473,7 +464,7 @@ finish_ok(struct gjob *gj)
 	char buf[TIMEFMT_RFC3339_LEN];
 	const char *cursor = NULL;
 
-	result_init(&res, POLL_OK);
+	connector_result_init(&res, POLL_OK);
 	if (gj->newest != -1 && (gj->first || gj->newest > gj->since)) {
 		time_format(gj->newest, buf, sizeof buf);
 		cursor = buf;
@@ -491,7 +482,7 @@ finish_keep(struct gjob *gj)
 {
 	struct poll_result res;
 
-	result_init(&res, POLL_OK);
+	connector_result_init(&res, POLL_OK);
 	log_info("%s %s: %s: usage at %lld %%: paging stops here",
 	    gj->g->def->who, gj->g->account->name, gj->st->name,
 	    (long long)gj->usage.pct);
@@ -508,7 +499,7 @@ fail(struct gjob *gj, enum poll_status status, char *err)
 		err = xstrdup("the poll failed");
 	free(gj->err);
 	gj->err = err;
-	result_init(&res, status);
+	connector_result_init(&res, status);
 	res.error = err;
 	log_debug("%s %s: %s", gj->g->def->who, gj->g->account->name, err);
 	finish(gj, &res, NULL);
@@ -568,7 +559,7 @@ graph_error(struct gjob *gj, const struct http_response *r,
 	else
 		snprintf(gj->errbuf, sizeof gj->errbuf, "code %.0f: %s",
 		    code->valuedouble, text);
-	result_init(res, POLL_BAD_DATA);
+	connector_result_init(res, POLL_BAD_DATA);
 	res->error = gj->errbuf;
 	/* a code beyond any int64 is no code we know */
 	icode = code->valuedouble > -1e15 && code->valuedouble < 1e15 ?
@@ -1025,43 +1016,12 @@ got_child(struct gjob *gj, cJSON *doc)
 	child_next(gj);
 }
 
-/*
- * Whether a body that did not parse is the start of a JSON document that
- * was cut off (a truncated transfer, worth a retry) rather than something
- * else (an HTML error page: bad data).
- */
-static int
-json_cut_off(const char *body, size_t len)
-{
-	size_t i = 0;
-	long depth = 0;
-	int in_string = 0;
-
-	while (i < len && strchr(" \t\r\n", body[i]) != NULL)
-		i++;
-	if (i == len || (body[i] != '[' && body[i] != '{'))
-		return 0;
-	for (; i < len; i++) {
-		if (in_string) {
-			if (body[i] == '\\')
-				i++;
-			else if (body[i] == '"')
-				in_string = 0;
-		} else if (body[i] == '"')
-			in_string = 1;
-		else if (body[i] == '[' || body[i] == '{')
-			depth++;
-		else if (body[i] == ']' || body[i] == '}')
-			depth--;
-	}
-	return in_string || depth > 0;
-}
-
 static void
 on_response(const struct http_response *r, void *arg)
 {
 	struct gjob *gj = arg;
 	struct poll_result res;
+	enum poll_status st;
 	char *err = NULL;
 	cJSON *doc;
 
@@ -1082,14 +1042,8 @@ on_response(const struct http_response *r, void *arg)
 		finish(gj, &res, NULL);
 		return;
 	}
-	if ((doc = jget_parse(r->body, r->len, &err)) == NULL) {
-		if (json_cut_off(r->body, r->len)) {
-			free(err);
-			xasprintf(&err, "the JSON response ends early "
-			    "(truncated after %zu bytes)", r->len);
-			fail(gj, POLL_RETRY, err);
-		} else
-			fail(gj, POLL_BAD_DATA, err);
+	if ((doc = connector_json_body(r, &st, &err)) == NULL) {
+		fail(gj, st, err);
 		return;
 	}
 	if (gj->phase == PH_LIST)
@@ -1161,9 +1115,8 @@ graph_new(const struct connector_env *env, const struct graph_def *def,
 	const char *version = a->api_version != NULL ? a->api_version :
 	    DEFAULT_VERSION;
 	struct graph *g;
-	const char *why, *s;
+	const char *why;
 	char *tok;
-	size_t len;
 
 	if (http_url_check(url, &why) == -1) {
 		xasprintf(errstr, "url: %s", why);
@@ -1190,26 +1143,14 @@ graph_new(const struct connector_env *env, const struct graph_def *def,
 		    "version like %s", version, DEFAULT_VERSION);
 		return NULL;
 	}
-	if (env->secret == NULL || *env->secret == '\0') {
-		xasprintf(errstr, "an access token is required (token_file)");
+	if (connector_token_check(env->secret, errstr) == -1)
 		return NULL;
-	}
-	for (s = env->secret; *s != '\0'; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
-			xasprintf(errstr, "the access token contains spaces "
-			    "or control characters");
-			return NULL;
-		}
-	}
 
 	g = xcalloc(1, sizeof *g);
 	g->def = def;
 	g->account = a;
 	g->http = env->http;
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	g->root = xstrndup(url, len);
+	g->root = connector_base_url(url);
 	xasprintf(&g->base, "%s/%s", g->root, version);
 	tok = http_escape(env->secret);
 	xasprintf(&g->token_q, "access_token=%s", tok);
@@ -1288,6 +1229,6 @@ graph_cancel(void *self, struct poll_job *job)
 		http_cancel(gj->call);
 		gj->call = NULL;
 	}
-	result_init(&res, POLL_CANCELLED);
+	connector_result_init(&res, POLL_CANCELLED);
 	finish(gj, &res, NULL);
 }

@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistr.h>
 
 #include "jsonget.h"
 #include "log.h"
@@ -158,6 +161,20 @@ jget_string(const cJSON *o, const char *path, const char *name, int required,
 		return NULL;
 	}
 	return v->valuestring;
+}
+
+const char *
+jget_text(const cJSON *o, const char *path, const char *name, int required,
+    size_t maxlen, char **errstr)
+{
+	const char *s;
+
+	s = jget_string(o, path, name, required, maxlen, errstr);
+	if (s != NULL && u8_check((const uint8_t *)s, strlen(s)) != NULL) {
+		jget_error(errstr, path, name, "invalid UTF-8");
+		return NULL;
+	}
+	return s;
 }
 
 int

@@ -28,6 +28,9 @@ const cJSON *jget_array(const cJSON *o, const char *path, const char *name,
  * required. A required string must not be empty. */
 const char *jget_string(const cJSON *o, const char *path, const char *name,
 	    int required, size_t maxlen, char **errstr);
+/* The same, and valid UTF-8 ("… invalid UTF-8" if not). */
+const char *jget_text(const cJSON *o, const char *path, const char *name,
+	    int required, size_t maxlen, char **errstr);
 /* An integer in [min, max]; 1 found, 0 absent (not required), -1 error. */
 int	 jget_int(const cJSON *o, const char *path, const char *name,
 	    int required, int64_t min, int64_t max, int64_t *out,

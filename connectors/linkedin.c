@@ -226,15 +226,8 @@ static int
 get_text(const cJSON *o, const char *path, const char *name, int required,
     size_t max, const char **out, char **err)
 {
-	*out = jget_string(o, path, name, required, max, err);
-	if (*err != NULL)
-		return -1;
-	if (*out != NULL &&
-	    u8_check((const uint8_t *)*out, strlen(*out)) != NULL) {
-		xasprintf(err, "%s.%s: invalid UTF-8", path, name);
-		return -1;
-	}
-	return 0;
+	*out = jget_text(o, path, name, required, max, err);
+	return *err != NULL ? -1 : 0;
 }
 
 /* A URN: "urn:li:…", printable, without spaces. */
@@ -332,15 +325,6 @@ ljob_free(struct ljob *lj)
 	free(lj);
 }
 
-static void
-result_init(struct poll_result *res, enum poll_status status)
-{
-	memset(res, 0, sizeof *res);
-	res->status = status;
-	res->retry_at_ms = -1;
-	res->rl.limit = res->rl.remaining = res->rl.reset_ms = -1;
-}
-
 /* End the poll with res, whose strings may point into lj. */
 static void
 finish(struct ljob *lj, struct poll_result *res)
@@ -364,7 +348,7 @@ fail(struct ljob *lj, enum poll_status status, char *err)
 		err = xstrdup("the poll failed");
 	free(lj->err);
 	lj->err = err;
-	result_init(&res, status);
+	connector_result_init(&res, status);
 	res.error = err;
 	log_debug("linkedin %s: %s", lj->li->account->name, err);
 	finish(lj, &res);
@@ -397,7 +381,7 @@ finish_ok(struct ljob *lj, int64_t cursor)
 			return;
 		}
 	}
-	result_init(&res, POLL_OK);
+	connector_result_init(&res, POLL_OK);
 	if (cursor != -1 && cursor != lj->cursor) {
 		snprintf(lj->curbuf, sizeof lj->curbuf, "%lld",
 		    (long long)cursor);
@@ -853,38 +837,6 @@ bad:
 
 /* ---- responses ------------------------------------------------------------ */
 
-/*
- * Whether a body that did not parse is the start of a JSON document that
- * was cut off (a truncated transfer, worth a retry) rather than something
- * else (an HTML error page: bad data).
- */
-static int
-json_cut_off(const char *body, size_t len)
-{
-	size_t i = 0;
-	long depth = 0;
-	int in_string = 0;
-
-	while (i < len && strchr(" \t\r\n", body[i]) != NULL)
-		i++;
-	if (i == len || (body[i] != '[' && body[i] != '{'))
-		return 0;
-	for (; i < len; i++) {
-		if (in_string) {
-			if (body[i] == '\\')
-				i++;
-			else if (body[i] == '"')
-				in_string = 0;
-		} else if (body[i] == '"')
-			in_string = 1;
-		else if (body[i] == '[' || body[i] == '{')
-			depth++;
-		else if (body[i] == ']' || body[i] == '}')
-			depth--;
-	}
-	return in_string || depth > 0;
-}
-
 /* LinkedIn's serviceErrorCode of an error body, -1 if none. */
 static long long
 service_error_code(const struct http_response *r)
@@ -909,6 +861,7 @@ on_response(const struct http_response *r, void *arg)
 {
 	struct ljob *lj = arg;
 	struct poll_result res;
+	enum poll_status st;
 	char *err = NULL;
 	cJSON *doc;
 	long long code;
@@ -938,14 +891,8 @@ on_response(const struct http_response *r, void *arg)
 		finish(lj, &res);
 		return;
 	}
-	if ((doc = jget_parse(r->body, r->len, &err)) == NULL) {
-		if (json_cut_off(r->body, r->len)) {
-			free(err);
-			xasprintf(&err, "the JSON response ends early "
-			    "(truncated after %zu bytes)", r->len);
-			fail(lj, POLL_RETRY, err);
-		} else
-			fail(lj, POLL_BAD_DATA, err);
+	if ((doc = connector_json_body(r, &st, &err)) == NULL) {
+		fail(lj, st, err);
 		return;
 	}
 	if (!cJSON_IsObject(doc)) {
@@ -1009,7 +956,7 @@ linkedin_new(const struct connector_env *env, char **errstr)
 	const char *url = a->url != NULL ? a->url : LI_DEFAULT_URL;
 	const char *version = a->api_version != NULL ? a->api_version :
 	    LI_DEFAULT_VERSION;
-	const char *id = a->platform_id, *why, *s;
+	const char *id = a->platform_id, *why;
 	struct linkedin *li;
 	size_t len;
 
@@ -1047,25 +994,13 @@ linkedin_new(const struct connector_env *env, char **errstr)
 		    "version (YYYYMM, e.g. %s)", version, LI_DEFAULT_VERSION);
 		return NULL;
 	}
-	if (env->secret == NULL || *env->secret == '\0') {
-		xasprintf(errstr, "an access token is required (token_file)");
+	if (connector_token_check(env->secret, errstr) == -1)
 		return NULL;
-	}
-	for (s = env->secret; *s != '\0'; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
-			xasprintf(errstr, "the access token contains spaces "
-			    "or control characters");
-			return NULL;
-		}
-	}
 
 	li = xcalloc(1, sizeof *li);
 	li->account = a;
 	li->http = env->http;
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	li->base = xstrndup(url, len);
+	li->base = connector_base_url(url);
 	xasprintf(&li->org, ORG_PREFIX "%s", id);
 	li->org_esc = http_escape(li->org);
 	xasprintf(&li->auth, "Authorization: Bearer %s", env->secret);
@@ -1147,7 +1082,7 @@ linkedin_cancel(void *self, struct poll_job *job)
 		http_cancel(lj->call);
 		lj->call = NULL;
 	}
-	result_init(&res, POLL_CANCELLED);
+	connector_result_init(&res, POLL_CANCELLED);
 	finish(lj, &res);
 }
 

@@ -482,15 +482,6 @@ mjob_free(struct mjob *mj)
 	free(mj);
 }
 
-static void
-result_init(struct poll_result *res, enum poll_status status)
-{
-	memset(res, 0, sizeof *res);
-	res->status = status;
-	res->retry_at_ms = -1;
-	res->rl.limit = res->rl.remaining = res->rl.reset_ms = -1;
-}
-
 /*
  * End the poll with res, whose strings may point into mj: the job is
  * let go of first, mj freed after poll_job_done() has read them.
@@ -521,7 +512,7 @@ finish_ok(struct mjob *mj)
 {
 	struct poll_result res;
 
-	result_init(&res, POLL_OK);
+	connector_result_init(&res, POLL_OK);
 	finish(mj, &res);
 }
 
@@ -535,7 +526,7 @@ fail(struct mjob *mj, enum poll_status status, char *err)
 		err = xstrdup("the poll failed");
 	free(mj->err);
 	mj->err = err;
-	result_init(&res, status);
+	connector_result_init(&res, status);
 	res.error = err;
 	log_debug("mastodon %s: %s", mj->ms->account->name, err);
 	finish(mj, &res);
@@ -582,39 +573,6 @@ ratelimit_read(const struct http_response *r, struct poll_ratelimit *rl)
 		rl->reset_ms = n;
 }
 
-/*
- * Whether a body that did not parse is the start of a JSON document that
- * was cut off (a truncated transfer, worth a retry) rather than something
- * else (an HTML error page: bad data). It is when it opens an array or an
- * object and ends inside a string or with brackets still open.
- */
-static int
-json_cut_off(const char *body, size_t len)
-{
-	size_t i = 0;
-	long depth = 0;
-	int in_string = 0;
-
-	while (i < len && strchr(" \t\r\n", body[i]) != NULL)
-		i++;
-	if (i == len || (body[i] != '[' && body[i] != '{'))
-		return 0;
-	for (; i < len; i++) {
-		if (in_string) {
-			if (body[i] == '\\')
-				i++;
-			else if (body[i] == '"')
-				in_string = 0;
-		} else if (body[i] == '"')
-			in_string = 1;
-		else if (body[i] == '[' || body[i] == '{')
-			depth++;
-		else if (body[i] == ']' || body[i] == '}')
-			depth--;
-	}
-	return in_string || depth > 0;
-}
-
 /* created_at of o: present, RFC 3339, after 2000, at most a day ahead. */
 static int
 get_time(const cJSON *o, const char *path, int64_t now, int64_t *ms,
@@ -642,15 +600,8 @@ static int
 get_text(const cJSON *o, const char *path, const char *name, int required,
     size_t max, const char **out, char **err)
 {
-	*out = jget_string(o, path, name, required, max, err);
-	if (*err != NULL)
-		return -1;
-	if (*out != NULL &&
-	    u8_check((const uint8_t *)*out, strlen(*out)) != NULL) {
-		xasprintf(err, "%s.%s: invalid UTF-8", path, name);
-		return -1;
-	}
-	return 0;
+	*out = jget_text(o, path, name, required, max, err);
+	return *err != NULL ? -1 : 0;
 }
 
 /* A Status at path, into it. */
@@ -996,6 +947,7 @@ on_response(const struct http_response *r, void *arg)
 {
 	struct mjob *mj = arg;
 	struct poll_result res;
+	enum poll_status st;
 	char *err = NULL;
 	cJSON *doc;
 
@@ -1016,14 +968,8 @@ on_response(const struct http_response *r, void *arg)
 		finish(mj, &res);
 		return;
 	}
-	if ((doc = jget_parse(r->body, r->len, &err)) == NULL) {
-		if (json_cut_off(r->body, r->len)) {
-			free(err);
-			xasprintf(&err, "the JSON response ends early "
-			    "(truncated after %zu bytes)", r->len);
-			fail(mj, POLL_RETRY, err);
-		} else
-			fail(mj, POLL_BAD_DATA, err);
+	if ((doc = connector_json_body(r, &st, &err)) == NULL) {
+		fail(mj, st, err);
 		return;
 	}
 	switch (mj->phase) {
@@ -1069,8 +1015,7 @@ mastodon_new(const struct connector_env *env, char **errstr)
 {
 	const struct conf_account *a = env->account;
 	struct mastodon *ms;
-	const char *why, *s;
-	size_t len;
+	const char *why;
 
 	if (a->url == NULL) {
 		xasprintf(errstr, "url is required (the server's address, "
@@ -1086,25 +1031,13 @@ mastodon_new(const struct connector_env *env, char **errstr)
 		    "or fragment");
 		return NULL;
 	}
-	if (env->secret == NULL || *env->secret == '\0') {
-		xasprintf(errstr, "an access token is required (token_file)");
+	if (connector_token_check(env->secret, errstr) == -1)
 		return NULL;
-	}
-	for (s = env->secret; *s != '\0'; s++) {
-		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
-			xasprintf(errstr, "the access token contains spaces "
-			    "or control characters");
-			return NULL;
-		}
-	}
 
 	ms = xcalloc(1, sizeof *ms);
 	ms->account = a;
 	ms->http = env->http;
-	len = strlen(a->url);
-	while (len > 0 && a->url[len - 1] == '/')
-		len--;
-	ms->base = xstrndup(a->url, len);
+	ms->base = connector_base_url(a->url);
 	xasprintf(&ms->auth, "Authorization: Bearer %s", env->secret);
 	ms->headers[0] = ms->auth;
 	ms->headers[1] = "Accept: application/json";
@@ -1176,7 +1109,7 @@ mastodon_cancel(void *self, struct poll_job *job)
 		http_cancel(mj->call);
 		mj->call = NULL;
 	}
-	result_init(&res, POLL_CANCELLED);
+	connector_result_init(&res, POLL_CANCELLED);
 	finish(mj, &res);
 }
 

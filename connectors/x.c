@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <unistr.h>
 
 #include "connector.h"
 #include "jsonget.h"
@@ -175,25 +174,6 @@ static void	job_send(struct xjob *);
 
 /* ---- small helpers --------------------------------------------------------- */
 
-static void
-wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-static char *
-escape(const char *s)
-{
-	char *e;
-
-	if ((e = http_escape(s)) == NULL)
-		fatal("out of memory");
-	return e;
-}
-
 /* Printable ASCII without spaces: what may go into a header or a URL. */
 static int
 token_chars(const char *s)
@@ -227,18 +207,6 @@ id_cmp(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static void
-copy_text(char *dst, size_t len, const char *src)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
-		dst[i] = (unsigned char)src[i] < ' ' || src[i] == 0x7f ?
-		    ' ' : src[i];
-	if (len > 0)
-		dst[i] = '\0';
-}
-
 static void __attribute__((format(printf, 2, 3)))
 errf(struct xjob *xj, const char *fmt, ...)
 {
@@ -252,7 +220,7 @@ errf(struct xjob *xj, const char *fmt, ...)
 static void
 set_err(struct xjob *xj, char *err)
 {
-	copy_text(xj->err, sizeof xj->err, err != NULL ? err :
+	connector_copy_text(xj->err, sizeof xj->err, err != NULL ? err :
 	    "unknown error");
 	free(err);
 }
@@ -320,7 +288,7 @@ x_error_text(const struct http_response *r, char *buf, size_t len)
 		snprintf(both, sizeof both, "%s", t->valuestring);
 	else
 		both[0] = '\0';
-	copy_text(buf, len, both);
+	connector_copy_text(buf, len, both);
 	cJSON_Delete(doc);
 }
 
@@ -338,37 +306,6 @@ http_error_text(const struct http_response *r, const char *fallback,
 		snprintf(buf, len, "HTTP %ld: %s", r->status, text);
 	else
 		snprintf(buf, len, "%s", fallback);
-}
-
-/*
- * Whether a body that did not parse is JSON cut off (a truncated
- * transfer: worth a retry) rather than something else.
- */
-static int
-json_cut_off(const char *body, size_t len)
-{
-	size_t i = 0;
-	long depth = 0;
-	int in_string = 0;
-
-	while (i < len && strchr(" \t\r\n", body[i]) != NULL)
-		i++;
-	if (i == len || (body[i] != '[' && body[i] != '{'))
-		return 0;
-	for (; i < len; i++) {
-		if (in_string) {
-			if (body[i] == '\\')
-				i++;
-			else if (body[i] == '"')
-				in_string = 0;
-		} else if (body[i] == '"')
-			in_string = 1;
-		else if (body[i] == '[' || body[i] == '{')
-			depth++;
-		else if (body[i] == ']' || body[i] == '}')
-			depth--;
-	}
-	return in_string || depth > 0;
 }
 
 /* ---- the saved tokens ------------------------------------------------------ */
@@ -557,8 +494,8 @@ state_load(struct x *x, char **err)
 		xasprintf(&e, "a token has characters a token cannot have");
 		goto out;
 	}
-	wipe_free(x->access);
-	wipe_free(x->refresh);
+	secret_free(x->access);
+	secret_free(x->refresh);
 	x->access = xstrdup(access);
 	x->refresh = xstrdup_or_null(refresh);
 	x->access_exp_ms = exp;
@@ -607,7 +544,7 @@ static void
 xjob_free(struct xjob *xj)
 {
 	free(xj->url);
-	wipe_free(xj->auth);
+	secret_free(xj->auth);
 	free(xj->start);
 	free(xj->top);
 	free(xj->since);
@@ -696,10 +633,10 @@ token_take(struct x *x, const struct http_response *r, int64_t now,
 		    "cannot have");
 		goto out;
 	}
-	wipe_free(x->access);
+	secret_free(x->access);
 	x->access = xstrdup(access);
 	if (refresh != NULL) {
-		wipe_free(x->refresh);
+		secret_free(x->refresh);
 		x->refresh = xstrdup(refresh);
 	}
 	x->access_exp_ms = expires_in > 0 ? now + expires_in * SEC_MS : -1;
@@ -723,7 +660,7 @@ static void
 op_clear(struct x *x)
 {
 	x->op_call = NULL;
-	wipe_free(x->op_body);
+	secret_free(x->op_body);
 	x->op_body = NULL;
 }
 
@@ -778,7 +715,7 @@ refresh_done(const struct http_response *r, void *arg)
 			st = POLL_AUTH;
 			snprintf(buf, sizeof buf, "renewing the token: %.900s "
 			    "(a new refresh token is needed)", text);
-			copy_text(text, sizeof text, buf);
+			connector_copy_text(text, sizeof text, buf);
 		} else if (st == POLL_RATE_LIMITED && retry_at == -1) {
 			struct poll_ratelimit rl;
 
@@ -788,12 +725,12 @@ refresh_done(const struct http_response *r, void *arg)
 		if (st != POLL_AUTH) {
 			snprintf(buf, sizeof buf, "renewing the token: %.900s",
 			    text);
-			copy_text(text, sizeof text, buf);
+			connector_copy_text(text, sizeof text, buf);
 		}
 	}
 	for (w = list; w != NULL; w = next) {
 		next = w->wnext;
-		copy_text(w->err, sizeof w->err, text);
+		connector_copy_text(w->err, sizeof w->err, text);
 		job_fail(w, st, retry_at);
 	}
 }
@@ -814,11 +751,11 @@ refresh_start(struct xjob *xj)
 	char *rt, *cid, *url, *err = NULL;
 
 	xj->refreshed = 1;
-	rt = escape(x->refresh);
-	cid = escape(x->client_id);
+	rt = http_escape(x->refresh);
+	cid = http_escape(x->client_id);
 	xasprintf(&x->op_body, "grant_type=refresh_token&refresh_token=%s"
 	    "&client_id=%s", rt, cid);
-	wipe_free(rt);
+	secret_free(rt);
 	free(cid);
 	hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
 	hdrs[1] = x->basic;
@@ -991,15 +928,8 @@ get_id(const cJSON *o, const char *path, const char *name, int required,
 static int
 get_text(const cJSON *o, const char *path, const char **out, char **err)
 {
-	*out = jget_string(o, path, "text", 0, MSG_MAX_TEXT, err);
-	if (*err != NULL)
-		return -1;
-	if (*out != NULL &&
-	    u8_check((const uint8_t *)*out, strlen(*out)) != NULL) {
-		xasprintf(err, "%s.text: invalid UTF-8", path);
-		return -1;
-	}
-	return 0;
+	*out = jget_text(o, path, "text", 0, MSG_MAX_TEXT, err);
+	return *err != NULL ? -1 : 0;
 }
 
 /* A post: id, author, thread, what it answers. 1, or -1 on bad data. */
@@ -1370,7 +1300,7 @@ job_url(const struct xjob *xj)
 	}
 	if (xj->stream == S_DM) {
 		if (xj->token != NULL) {
-			e = escape(xj->token);
+			e = http_escape(xj->token);
 			xasprintf(&url, "%s/2/dm_events?" DM_QUERY
 			    "&pagination_token=%s", x->base, e);
 			free(e);
@@ -1385,7 +1315,7 @@ job_url(const struct xjob *xj)
 		q = tmp;
 	} else if (xj->since_ms >= 0) {
 		timefmt_format_rfc3339(xj->since_ms, when, sizeof when);
-		e = escape(when);
+		e = http_escape(when);
 		xasprintf(&tmp, "%s&start_time=%s", q, e);
 		free(e);
 		free(q);
@@ -1397,13 +1327,13 @@ job_url(const struct xjob *xj)
 		q = tmp;
 	}
 	if (xj->token != NULL) {
-		e = escape(xj->token);
+		e = http_escape(xj->token);
 		xasprintf(&tmp, "%s&pagination_token=%s", q, e);
 		free(e);
 		free(q);
 		q = tmp;
 	}
-	e = escape(x->brand_id);
+	e = http_escape(x->brand_id);
 	xasprintf(&url, "%s/2/users/%s/%s?" TWEET_QUERY "%s%s", x->base, e,
 	    xj->stream == S_MENTIONS ? "mentions" : "tweets", q,
 	    xj->stream == S_TWEETS ? "&exclude=retweets" : "");
@@ -1474,23 +1404,16 @@ job_cb(const struct http_response *r, void *arg)
 	st = connector_http_status(r, xj->now, buf, sizeof buf, &res);
 	if (st != POLL_OK) {
 		http_error_text(r, buf, text, sizeof text);
-		copy_text(xj->err, sizeof xj->err, text);
+		connector_copy_text(xj->err, sizeof xj->err, text);
 		retry_at = res.retry_at_ms;
 		if (st == POLL_RATE_LIMITED && retry_at == -1)
 			retry_at = xj->rl.reset_ms;
 		job_fail(xj, st, retry_at);
 		return;
 	}
-	if ((doc = jget_parse(r->body, r->len, &err)) == NULL) {
-		if (json_cut_off(r->body, r->len)) {
-			errf(xj, "the JSON response ends early (truncated "
-			    "after %zu bytes)", r->len);
-			free(err);
-			job_fail(xj, POLL_RETRY, -1);
-		} else {
-			set_err(xj, err);
-			job_fail(xj, POLL_BAD_DATA, -1);
-		}
+	if ((doc = connector_json_body(r, &st, &err)) == NULL) {
+		set_err(xj, err);
+		job_fail(xj, st, -1);
 		return;
 	}
 	rc = xj->step == STEP_ME ? got_me(xj, doc, &err) :
@@ -1555,7 +1478,7 @@ job_send(struct xjob *xj)
 	}
 	free(xj->url);
 	xj->url = job_url(xj);
-	wipe_free(xj->auth);
+	secret_free(xj->auth);
 	xasprintf(&xj->auth, "Authorization: Bearer %s", x->access);
 	hdrs[0] = xj->auth;
 	hdrs[1] = "Accept: application/json";
@@ -1666,7 +1589,7 @@ basic_auth(const char *id, const char *secret)
 		*o++ = i + 2 < len ? b64[v & 63] : '=';
 	}
 	*o = '\0';
-	wipe_free(plain);
+	secret_free(plain);
 	return out;
 }
 
@@ -1690,10 +1613,10 @@ x_free(void *self)
 	free(x->base);
 	free(x->state_path);
 	free(x->client_id);
-	wipe_free(x->basic);
+	secret_free(x->basic);
 	free(x->seed);
-	wipe_free(x->access);
-	wipe_free(x->refresh);
+	secret_free(x->access);
+	secret_free(x->refresh);
 	free(x->brand_id);
 	free(x->brand_name);
 	free(x);
@@ -1706,7 +1629,6 @@ x_new(const struct connector_env *env, char **errstr)
 	const char *url, *why;
 	char *refresh = NULL, *secret = NULL, *err = NULL;
 	struct x *x;
-	size_t len;
 
 	url = a->url != NULL ? a->url : X_DEFAULT_URL;
 	if (http_url_check(url, &why) == -1) {
@@ -1765,10 +1687,7 @@ x_new(const struct connector_env *env, char **errstr)
 	x = xcalloc(1, sizeof *x);
 	x->acct = a;
 	x->http = env->http;
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	x->base = xstrndup(url, len);
+	x->base = connector_base_url(url);
 	x->client_id = xstrdup_or_null(a->client_id);
 	if (secret != NULL) {
 		x->basic = basic_auth(a->client_id, secret);

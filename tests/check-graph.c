@@ -10,8 +10,8 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <unistr.h>
 
+#include "connector-lib.h"
 #include "connector.h"
 #include "graph.h"
 #include "http.h"
@@ -22,7 +22,7 @@
 
 /*
  * The Facebook and Instagram connectors (connectors/graph.c) against a
- * fake HTTP client and a fake poll job.
+ * fake HTTP client and a fake poll job (connector-lib.h).
  *
  * The client answers from canned responses, matched by a piece of the
  * URL, and only when the test calls deliver(): never from inside
@@ -63,97 +63,18 @@ extern const struct connector_def connector_instagram;
 #define IGDM		V "/" PAGE "/conversations?platform=instagram" \
 			    "&fields=id,updated_time&limit=25"
 
-/* ---- the fake HTTP client ------------------------------------------------ */
+/* ---- the fake HTTP client and poll job (connector-lib.h) ----------------- */
 
-struct canned {
-	char		*pattern;	/* a piece of the URL */
-	enum http_error	 error;
-	long		 status;
-	char		*body;
-	size_t		 len;
-	struct http_header headers[8];
-	size_t		 nheaders;
-	int		 used;
-};
-
-struct http_call {
-	struct http_call *next;
-	char		*url;		/* without the token */
-	int		 accept_json;
-	http_done_fn	*fn;
-	void		*arg;
-};
-
-struct http {
-	struct canned	*canned;
-	size_t		 ncanned;
-	struct http_call *queue;	/* in flight, oldest first */
-	char		**urls;		/* every URL requested, in order */
-	size_t		 nurls;
-	size_t		 ncancelled;
-	int		 delivering;
-};
-
-/* The fake has one client: the fixture's. */
-static struct http *fake_http;
-
-struct http *
-http_new(uv_loop_t *loop, const struct http_options *o, char **errstr)
+/*
+ * The token, once, at the end, and only to the configured server; no
+ * Authorization header. What is recorded is the URL without the token.
+ */
+static char *
+check_start(const struct http_request *req, void *ctx)
 {
-	return xcalloc(1, sizeof(struct http));
-}
-
-void
-http_free(struct http *h)
-{
-	struct http_call *c;
-	size_t i, j;
-
-	while ((c = h->queue) != NULL) {
-		h->queue = c->next;
-		free(c->url);
-		free(c);
-	}
-	for (i = 0; i < h->ncanned; i++) {
-		free(h->canned[i].pattern);
-		free(h->canned[i].body);
-		for (j = 0; j < h->canned[i].nheaders; j++) {
-			free(h->canned[i].headers[j].name);
-			free(h->canned[i].headers[j].value);
-		}
-	}
-	for (i = 0; i < h->nurls; i++)
-		free(h->urls[i]);
-	free(h->canned);
-	free(h->urls);
-	free(h);
-}
-
-size_t
-http_running(const struct http *h)
-{
-	const struct http_call *c;
-	size_t n = 0;
-
-	for (c = h->queue; c != NULL; c = c->next)
-		n++;
-	return n;
-}
-
-struct http_call *
-http_start(struct http *h, const struct http_request *req, http_done_fn *fn,
-    void *arg, char **errstr)
-{
-	struct http_call *c, **p;
 	const char *tok;
-	size_t i, n;
+	size_t i;
 
-	/* one request at a time per job */
-	for (c = h->queue; c != NULL; c = c->next)
-		ck_assert_msg(c->arg != arg, "a second request of one job: %s",
-		    req->url);
-	ck_assert_ptr_null(req->method);
-	/* the token, once, at the end, and only to the configured server */
 	tok = strstr(req->url, "access_token=");
 	ck_assert_msg(tok != NULL, "no token in %s", req->url);
 	ck_assert_msg(strstr(tok + 1, "access_token=") == NULL, "two tokens");
@@ -162,151 +83,39 @@ http_start(struct http *h, const struct http_request *req, http_done_fn *fn,
 	ck_assert_msg(strncmp(req->url, BASE, strlen(BASE)) == 0 ||
 	    strncmp(req->url, "http://127.0.0.1:", 17) == 0, "token to %s",
 	    req->url);
-	c = xcalloc(1, sizeof *c);
-	n = (size_t)(tok - req->url) - 1;
-	c->url = xstrndup(req->url, n);
-	c->fn = fn;
-	c->arg = arg;
-	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
+	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
 		ck_assert_msg(strncasecmp(req->headers[i], "Authorization:",
 		    14) != 0, "an Authorization header");
-		if (strcmp(req->headers[i], "Accept: application/json") == 0)
-			c->accept_json = 1;
-	}
-	h->urls = xreallocarray(h->urls, h->nurls + 1, sizeof *h->urls);
-	h->urls[h->nurls++] = xstrdup(c->url);
-	for (p = &h->queue; *p != NULL; p = &(*p)->next)
-		;
-	*p = c;
-	return c;
+	return xstrndup(req->url, (size_t)(tok - req->url) - 1);
 }
 
-void
-http_cancel(struct http_call *call)
-{
-	struct http_call **p;
-
-	for (p = &fake_http->queue; *p != NULL && *p != call; p = &(*p)->next)
-		;
-	ck_assert_msg(*p != NULL, "http_cancel of a call not in flight");
-	*p = call->next;
-	free(call->url);
-	free(call);
-	fake_http->ncancelled++;
-}
-
-/* Answer the next request matching pattern (once) with this. The headers
- * are "Name: value" strings, NULL-terminated. */
+/* Every request asks for JSON. */
 static void
-respond_len(const char *pattern, long status, const char *body, size_t len,
-    ...)
+check_request(const struct fake_request *q, void *ctx)
 {
-	struct canned *c;
-	const char *h, *colon;
-	va_list ap;
-
-	fake_http->canned = xreallocarray(fake_http->canned,
-	    fake_http->ncanned + 1, sizeof *fake_http->canned);
-	c = &fake_http->canned[fake_http->ncanned++];
-	memset(c, 0, sizeof *c);
-	c->pattern = xstrdup(pattern);
-	c->status = status;
-	c->body = xmalloc(len + 1);
-	memcpy(c->body, body, len);
-	c->body[len] = '\0';
-	c->len = len;
-	va_start(ap, len);
-	while ((h = va_arg(ap, const char *)) != NULL) {
-		ck_assert_uint_lt(c->nheaders, NELEM(c->headers));
-		colon = strchr(h, ':');
-		ck_assert_ptr_nonnull(colon);
-		c->headers[c->nheaders].name = xstrndup(h, (size_t)(colon - h));
-		c->headers[c->nheaders].value = xstrdup(colon + 2);
-		c->nheaders++;
-	}
-	va_end(ap);
+	ck_assert_uint_ge(fake_request_count(q, "Accept: application/json"), 1);
 }
 
-#define respond(pattern, status, body, ...) \
-	respond_len(pattern, status, body, strlen(body), __VA_ARGS__)
+static const struct fake_http_opts http_rules = {
+	.one_per_job = 1,
+	.get_only = 1,
+	.on_start = check_start,
+	.on_deliver = check_request,
+};
 
-/* A JSON document as a response body; doc is consumed. */
-#define respond_json(pattern, status, doc, ...) do {			\
-	cJSON *d_ = (doc);						\
-	char *s_ = cJSON_PrintUnformatted(d_);				\
-									\
-	respond(pattern, status, s_, __VA_ARGS__);			\
-	free(s_);							\
-	cJSON_Delete(d_);						\
-} while (0)
+/* The fake has one client: the fixture's. */
+static struct http *fake_http;
 
-static void
-respond_error(const char *pattern, enum http_error error)
-{
-	respond(pattern, 0, "", NULL);
-	fake_http->canned[fake_http->ncanned - 1].error = error;
-}
+#define respond(...)		fake_http_respond(fake_http, __VA_ARGS__)
+#define respond_json(...)	fake_http_respond_json(fake_http, __VA_ARGS__)
+#define respond_error(pattern, error) \
+	fake_http_respond_error(fake_http, pattern, error)
 
-/* Complete the oldest request in flight. 0 if there is none. */
 static int
 deliver(void)
 {
-	struct http_response r;
-	struct http_call *c = fake_http->queue;
-	struct canned *k = NULL;
-	size_t i;
-
-	if (c == NULL)
-		return 0;
-	ck_assert_msg(!fake_http->delivering, "deliver() inside a callback");
-	fake_http->queue = c->next;
-	for (i = 0; i < fake_http->ncanned && k == NULL; i++)
-		if (!fake_http->canned[i].used &&
-		    strstr(c->url, fake_http->canned[i].pattern) != NULL)
-			k = &fake_http->canned[i];
-	ck_assert_msg(k != NULL, "no response for %s", c->url);
-	k->used = 1;
-	ck_assert_int_eq(c->accept_json, 1);
-
-	memset(&r, 0, sizeof r);
-	r.error = k->error;
-	r.errstr = k->error != HTTP_OK ? "Operation timed out" : NULL;
-	r.status = k->error != HTTP_OK ? 0 : k->status;
-	r.body = k->body;
-	r.len = k->len;
-	r.headers = k->headers;
-	r.nheaders = k->nheaders;
-	fake_http->delivering = 1;
-	c->fn(&r, c->arg);
-	fake_http->delivering = 0;
-	free(c->url);
-	free(c);
-	return 1;
+	return fake_http_deliver(fake_http);
 }
-
-/* ---- the fake poll job --------------------------------------------------- */
-
-struct poll_job {
-	int		 stream;
-	const char	*cursor;
-	int64_t		 since;
-	int64_t		 now;
-	void		*data;
-
-	struct msg	*pending;	/* handed over, not committed */
-	size_t		 npending;
-	struct msg	*stored;	/* committed */
-	size_t		 nstored;
-	char		*commits[128];	/* poll_job_commit's cursors */
-	size_t		 commit_nstored[128];	/* nstored after each */
-	size_t		 ncommits;
-	const char	*reject_id;	/* poll_job_add refuses it */
-
-	size_t		 nlookups;
-
-	int		 ndone;
-	struct poll_result result;	/* strings copied */
-};
 
 static struct {
 	struct conf_account account;
@@ -317,143 +126,6 @@ static struct {
 	int64_t		 now;
 } fx;
 
-int
-poll_job_stream(const struct poll_job *job)
-{
-	return job->stream;
-}
-
-const char *
-poll_job_cursor(const struct poll_job *job)
-{
-	return job->cursor;
-}
-
-int64_t
-poll_job_backfill_since(const struct poll_job *job)
-{
-	return job->cursor == NULL ? job->since : -1;
-}
-
-int64_t
-poll_job_now(const struct poll_job *job)
-{
-	return job->now;
-}
-
-void
-poll_job_set_data(struct poll_job *job, void *data)
-{
-	job->data = data;
-}
-
-void *
-poll_job_data(const struct poll_job *job)
-{
-	return job->data;
-}
-
-int
-poll_job_add(struct poll_job *job, struct msg *m, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_nonnull(m->id);
-	ck_assert_ptr_nonnull(m->conversation);
-	ck_assert_ptr_null(m->platform);
-	ck_assert_ptr_null(m->account);
-	if (m->text != NULL) {
-		ck_assert_ptr_null(u8_check((const uint8_t *)m->text,
-		    strlen(m->text)));
-		ck_assert_uint_le(strlen(m->text), MSG_MAX_TEXT);
-	}
-	if (job->reject_id != NULL && strcmp(m->id, job->reject_id) == 0) {
-		xasprintf(errstr, "message %s refused", m->id);
-		return -1;
-	}
-	job->pending = xreallocarray(job->pending, job->npending + 1,
-	    sizeof *job->pending);
-	job->pending[job->npending++] = *m;
-	memset(m, 0, sizeof *m);
-	return 0;
-}
-
-static void
-job_store_pending(struct poll_job *job)
-{
-	size_t i;
-
-	job->stored = xreallocarray(job->stored, job->nstored +
-	    job->npending + 1, sizeof *job->stored);
-	for (i = 0; i < job->npending; i++)
-		job->stored[job->nstored++] = job->pending[i];
-	job->npending = 0;
-}
-
-int
-poll_job_commit(struct poll_job *job, const char *cursor, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_uint_lt(job->ncommits, NELEM(job->commits));
-	job_store_pending(job);
-	job->commits[job->ncommits] = xstrdup(cursor != NULL ? cursor :
-	    "(keep)");
-	job->commit_nstored[job->ncommits++] = job->nstored;
-	return 0;
-}
-
-void
-poll_job_discard(struct poll_job *job)
-{
-	size_t i;
-
-	for (i = 0; i < job->npending; i++)
-		msg_clear(&job->pending[i]);
-	job->npending = 0;
-}
-
-char *
-poll_job_conversation_of(struct poll_job *job, const char *id)
-{
-	size_t i;
-
-	job->nlookups++;
-	for (i = 0; i < job->nstored; i++)
-		if (strcmp(job->stored[i].id, id) == 0)
-			return xstrdup(job->stored[i].conversation);
-	return NULL;
-}
-
-void
-poll_job_done(struct poll_job *job, const struct poll_result *res)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_null(job->data);
-	job->ndone++;
-	job->result = *res;
-	job->result.error = xstrdup_or_null(res->error);
-	job->result.cursor = xstrdup_or_null(res->cursor);
-	if (res->status == POLL_OK)
-		job_store_pending(job);
-	else
-		poll_job_discard(job);
-}
-
-static void
-job_reset(struct poll_job *job)
-{
-	size_t i;
-
-	poll_job_discard(job);
-	for (i = 0; i < job->nstored; i++)
-		msg_clear(&job->stored[i]);
-	free(job->stored);
-	free(job->pending);
-	for (i = 0; i < job->ncommits; i++)
-		free(job->commits[i]);
-	free((char *)job->result.error);
-	free((char *)job->result.cursor);
-	memset(job, 0, sizeof *job);
-}
 /* ---- fixture and helpers ------------------------------------------------- */
 
 static void
@@ -473,7 +145,7 @@ setup(void)
 {
 	memset(&fx, 0, sizeof fx);
 	ck_assert_int_eq(timefmt_parse_rfc3339(NOW_S, &fx.now), 0);
-	fake_http = http_new(NULL, NULL, NULL);
+	fake_http = fake_http_new(&http_rules);
 	fx.account.name = "acme";
 	fx.account.connector = "facebook";
 	fx.account.platform_id = PAGE;
@@ -498,9 +170,9 @@ setup_ig(void)
 static void
 teardown(void)
 {
-	job_reset(&fx.job);
+	fake_job_clear(&fx.job);
 	fx.def->free(fx.conn);
-	http_free(fake_http);
+	fake_http_free(fake_http);
 	fake_http = NULL;
 }
 
@@ -508,11 +180,8 @@ teardown(void)
 static void
 start(int stream, const char *cursor)
 {
-	job_reset(&fx.job);
-	fx.job.stream = stream;
-	fx.job.cursor = cursor;
-	fx.job.now = fx.now;
-	fx.job.since = fx.now - 24 * HOUR;
+	fake_job_clear(&fx.job);
+	fake_job_init(&fx.job, stream, cursor, fx.now);
 	fx.def->poll(fx.conn, &fx.job);
 	ck_assert_int_eq(fx.job.ndone, 0);	/* nothing synchronous */
 }
@@ -521,12 +190,7 @@ start(int stream, const char *cursor)
 static void
 run(void)
 {
-	int n = 0;
-
-	while (fx.job.ndone == 0 && deliver())
-		ck_assert_int_lt(++n, 500);
-	ck_assert_msg(fx.job.ndone == 1, "the poll did not end");
-	ck_assert_uint_eq(http_running(fake_http), 0);
+	fake_job_run(&fx.job, fake_http, 500);
 }
 
 /* A body written with ' for " (no text here has an apostrophe). */
@@ -576,13 +240,7 @@ at(const char *s)
 static const struct msg *
 stored(const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < fx.job.nstored; i++)
-		if (strcmp(fx.job.stored[i].id, id) == 0)
-			return &fx.job.stored[i];
-	ck_abort_msg("message %s was not stored", id);
-	return NULL;
+	return fake_job_stored(&fx.job, id);
 }
 
 static int
@@ -599,8 +257,7 @@ is_stored(const char *id)
 static void
 assert_url(size_t i, const char *url)
 {
-	ck_assert_uint_lt(i, fake_http->nurls);
-	ck_assert_str_eq(fake_http->urls[i], url);
+	fake_http_assert_url(fake_http, i, url);
 }
 
 static void
@@ -743,7 +400,7 @@ START_TEST(fb_conversations)
 	    NULL);
 	start(0, "2026-08-14T09:00:00Z");
 	run();
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_str_eq(fx.job.result.cursor, "2026-08-14T09:40:05Z");
 	ck_assert_int_eq(fx.job.result.retry_at_ms, -1);
@@ -775,7 +432,7 @@ START_TEST(fb_conversations_watermark)
 	start(0, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_uint_eq(fx.job.nstored, 1);
 	ck_assert(is_stored("m_3"));
 	ck_assert_str_eq(fx.job.result.cursor, "2026-08-14T09:30:00Z");
@@ -836,7 +493,7 @@ START_TEST(fb_comments)
 	start(1, "2026-08-14T09:00:01Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	ck_assert_str_eq(fx.job.result.cursor, "2026-08-14T09:36:57Z");
 	ck_assert_uint_eq(fx.job.nstored, 4);
 	ck_assert(!is_stored(PAGE "_9001"));	/* older than the watermark */
@@ -868,7 +525,7 @@ START_TEST(fb_tagged)
 	start(2, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert_uint_eq(fx.job.nstored, 1);
 	assert_msg("555_1", "555_1", MSG_BROADCAST, MSG_INBOUND,
 	    "2026-08-14T09:50:00Z", "555", NULL, "@Acme thanks!");
@@ -903,7 +560,7 @@ START_TEST(paging_next)
 	start(0, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 5);
+	ck_assert_uint_eq(fake_http->nreqs, 5);
 	assert_url(1, V "/" PAGE "/conversations?platform=messenger&limit=25&"
 	    "after=AAA");
 	assert_url(3, V "/t_3/messages?" MSGS "&after=M1");
@@ -938,7 +595,7 @@ START_TEST(paging_foreign)
 	start(0, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	assert_url(1, CONVS "&after=A%2BB");
 }
 END_TEST
@@ -951,7 +608,7 @@ START_TEST(paging_foreign_no_cursor)
 	start(2, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert_uint_eq(fx.job.nstored, 1);
 }
 END_TEST
@@ -986,7 +643,7 @@ START_TEST(usage_stops)
 	start(0, "2026-08-14T09:00:00Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert_ptr_null(fx.job.result.cursor);
 	ck_assert_int_eq(fx.job.result.retry_at_ms, fx.now + 20 * MINUTE);
 	ck_assert_int_eq(fx.job.result.rl.remaining, 4);
@@ -1250,7 +907,7 @@ START_TEST(ig_comments_mapping)
 	start(0, NULL);
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_uint_eq(fx.job.nstored, 3);
 	assert_msg("17895695668004550", "17895695668004550", MSG_BROADCAST,
 	    MSG_OUTBOUND, "2026-08-14T08:00:00Z", NULL, NULL, "Summer sale");
@@ -1271,7 +928,7 @@ START_TEST(ig_comments_mapping)
 	start(0, "2026-08-14T09:36:57Z");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	ck_assert_ptr_null(fx.job.result.cursor);
 }
 END_TEST

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <unistr.h>
 
+#include "connector-lib.h"
 #include "connector.h"
 #include "http.h"
 #include "log.h"
@@ -19,7 +20,8 @@
 #include "xmalloc.h"
 
 /*
- * The Mastodon connector against a fake HTTP client and a fake poll job.
+ * The Mastodon connector against a fake HTTP client and a fake poll job
+ * (connector-lib.h).
  *
  * The client answers from canned responses, matched by a piece of the
  * URL, and only when the test calls deliver(): never from inside
@@ -78,246 +80,35 @@ static const char example_mention[] =
     "\"text\":null,\"edited_at\":null,\"favourited\":false,\"reblogged\":"
     "false,\"muted\":false,\"bookmarked\":false}}]";
 
-/* ---- the fake HTTP client ------------------------------------------------- */
+/* ---- the fake HTTP client and poll job (connector-lib.h) ------------------- */
 
-struct canned {
-	char		*pattern;	/* a piece of the URL */
-	enum http_error	 error;
-	long		 status;
-	char		*body;
-	size_t		 len;
-	struct http_header headers[8];
-	size_t		 nheaders;
-	int		 used;
-};
+/* Every request carries the token and asks for JSON. */
+static void
+check_request(const struct fake_request *q, void *ctx)
+{
+	ck_assert_str_eq(q->auth, "Authorization: Bearer " TOKEN);
+	ck_assert_uint_ge(fake_request_count(q, "Accept: application/json"), 1);
+}
 
-struct http_call {
-	struct http_call *next;
-	char		*url;
-	char		*auth;		/* the Authorization line it had */
-	int		 accept_json;
-	http_done_fn	*fn;
-	void		*arg;
-};
-
-struct http {
-	struct canned	*canned;
-	size_t		 ncanned;
-	struct http_call *queue;	/* in flight, oldest first */
-	char		**urls;		/* every URL requested, in order */
-	size_t		 nurls;
-	size_t		 ncancelled;
-	int		 delivering;
+static const struct fake_http_opts http_rules = {
+	.one_per_job = 1,
+	.get_only = 1,
+	.on_deliver = check_request,
 };
 
 /* The fake has one client: the fixture's. */
 static struct http *fake_http;
 
-struct http *
-http_new(uv_loop_t *loop, const struct http_options *o, char **errstr)
-{
-	return xcalloc(1, sizeof(struct http));
-}
+#define respond(...)		fake_http_respond(fake_http, __VA_ARGS__)
+#define respond_json(...)	fake_http_respond_json(fake_http, __VA_ARGS__)
+#define respond_error(pattern, error) \
+	fake_http_respond_error(fake_http, pattern, error)
 
-void
-http_free(struct http *h)
-{
-	struct http_call *c;
-	size_t i, j;
-
-	while ((c = h->queue) != NULL) {
-		h->queue = c->next;
-		free(c->url);
-		free(c->auth);
-		free(c);
-	}
-	for (i = 0; i < h->ncanned; i++) {
-		free(h->canned[i].pattern);
-		free(h->canned[i].body);
-		for (j = 0; j < h->canned[i].nheaders; j++) {
-			free(h->canned[i].headers[j].name);
-			free(h->canned[i].headers[j].value);
-		}
-	}
-	for (i = 0; i < h->nurls; i++)
-		free(h->urls[i]);
-	free(h->canned);
-	free(h->urls);
-	free(h);
-}
-
-size_t
-http_running(const struct http *h)
-{
-	const struct http_call *c;
-	size_t n = 0;
-
-	for (c = h->queue; c != NULL; c = c->next)
-		n++;
-	return n;
-}
-
-struct http_call *
-http_start(struct http *h, const struct http_request *req, http_done_fn *fn,
-    void *arg, char **errstr)
-{
-	struct http_call *c, **p;
-	size_t i;
-
-	/* one request at a time per job */
-	for (c = h->queue; c != NULL; c = c->next)
-		ck_assert_msg(c->arg != arg, "a second request of one job: %s",
-		    req->url);
-	ck_assert_ptr_null(req->method);
-	c = xcalloc(1, sizeof *c);
-	c->url = xstrdup(req->url);
-	c->fn = fn;
-	c->arg = arg;
-	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
-		if (strncmp(req->headers[i], "Authorization:", 14) == 0) {
-			ck_assert_ptr_null(c->auth);
-			c->auth = xstrdup(req->headers[i]);
-		}
-		if (strcmp(req->headers[i], "Accept: application/json") == 0)
-			c->accept_json = 1;
-	}
-	h->urls = xreallocarray(h->urls, h->nurls + 1, sizeof *h->urls);
-	h->urls[h->nurls++] = xstrdup(req->url);
-	for (p = &h->queue; *p != NULL; p = &(*p)->next)
-		;
-	*p = c;
-	return c;
-}
-
-void
-http_cancel(struct http_call *call)
-{
-	struct http_call **p;
-
-	for (p = &fake_http->queue; *p != NULL && *p != call; p = &(*p)->next)
-		;
-	ck_assert_msg(*p != NULL, "http_cancel of a call not in flight");
-	*p = call->next;
-	free(call->url);
-	free(call->auth);
-	free(call);
-	fake_http->ncancelled++;
-}
-
-/* Answer the next request matching pattern (once) with this. The headers
- * are "Name: value" strings, NULL-terminated. */
-static void
-respond_len(const char *pattern, long status, const char *body, size_t len,
-    ...)
-{
-	struct canned *c;
-	const char *h, *colon;
-	va_list ap;
-
-	fake_http->canned = xreallocarray(fake_http->canned,
-	    fake_http->ncanned + 1, sizeof *fake_http->canned);
-	c = &fake_http->canned[fake_http->ncanned++];
-	memset(c, 0, sizeof *c);
-	c->pattern = xstrdup(pattern);
-	c->status = status;
-	c->body = xmalloc(len + 1);
-	memcpy(c->body, body, len);
-	c->body[len] = '\0';
-	c->len = len;
-	va_start(ap, len);
-	while ((h = va_arg(ap, const char *)) != NULL) {
-		ck_assert_uint_lt(c->nheaders, NELEM(c->headers));
-		colon = strchr(h, ':');
-		ck_assert_ptr_nonnull(colon);
-		c->headers[c->nheaders].name = xstrndup(h, (size_t)(colon - h));
-		c->headers[c->nheaders].value = xstrdup(colon + 2);
-		c->nheaders++;
-	}
-	va_end(ap);
-}
-
-#define respond(pattern, status, body, ...) \
-	respond_len(pattern, status, body, strlen(body), __VA_ARGS__)
-
-/* A JSON document as a response body; doc is consumed. */
-#define respond_json(pattern, status, doc, ...) do {			\
-	cJSON *d_ = (doc);						\
-	char *s_ = cJSON_PrintUnformatted(d_);				\
-									\
-	respond(pattern, status, s_, __VA_ARGS__);			\
-	free(s_);							\
-	cJSON_Delete(d_);						\
-} while (0)
-
-static void
-respond_error(const char *pattern, enum http_error error)
-{
-	respond(pattern, 0, "", NULL);
-	fake_http->canned[fake_http->ncanned - 1].error = error;
-}
-
-/* Complete the oldest request in flight. 0 if there is none. */
 static int
 deliver(void)
 {
-	struct http_response r;
-	struct http_call *c = fake_http->queue;
-	struct canned *k = NULL;
-	size_t i;
-
-	if (c == NULL)
-		return 0;
-	ck_assert_msg(!fake_http->delivering, "deliver() inside a callback");
-	fake_http->queue = c->next;
-	for (i = 0; i < fake_http->ncanned && k == NULL; i++)
-		if (!fake_http->canned[i].used &&
-		    strstr(c->url, fake_http->canned[i].pattern) != NULL)
-			k = &fake_http->canned[i];
-	ck_assert_msg(k != NULL, "no response for %s", c->url);
-	k->used = 1;
-	ck_assert_str_eq(c->auth, "Authorization: Bearer " TOKEN);
-	ck_assert_int_eq(c->accept_json, 1);
-
-	memset(&r, 0, sizeof r);
-	r.error = k->error;
-	r.errstr = k->error != HTTP_OK ? "Operation timed out" : NULL;
-	r.status = k->error != HTTP_OK ? 0 : k->status;
-	r.body = k->body;
-	r.len = k->len;
-	r.headers = k->headers;
-	r.nheaders = k->nheaders;
-	fake_http->delivering = 1;
-	c->fn(&r, c->arg);
-	fake_http->delivering = 0;
-	free(c->url);
-	free(c->auth);
-	free(c);
-	return 1;
+	return fake_http_deliver(fake_http);
 }
-
-/* ---- the fake poll job ------------------------------------------------------ */
-
-struct poll_job {
-	int		 stream;
-	const char	*cursor;
-	int64_t		 since;
-	int64_t		 now;
-	void		*data;
-
-	struct msg	*pending;	/* handed over, not committed */
-	size_t		 npending;
-	struct msg	*stored;	/* committed */
-	size_t		 nstored;
-	char		*commits[128];	/* poll_job_commit's cursors */
-	size_t		 commit_nstored[128];	/* nstored after each */
-	size_t		 ncommits;
-	const char	*reject_id;	/* poll_job_add refuses it */
-
-	size_t		 nlookups;
-
-	int		 ndone;
-	struct poll_result result;	/* strings copied */
-};
 
 static struct {
 	struct conf_account account;
@@ -329,146 +120,6 @@ static struct {
 	const char	*known_root;
 } fx;
 
-int
-poll_job_stream(const struct poll_job *job)
-{
-	return job->stream;
-}
-
-const char *
-poll_job_cursor(const struct poll_job *job)
-{
-	return job->cursor;
-}
-
-int64_t
-poll_job_backfill_since(const struct poll_job *job)
-{
-	return job->cursor == NULL ? job->since : -1;
-}
-
-int64_t
-poll_job_now(const struct poll_job *job)
-{
-	return job->now;
-}
-
-void
-poll_job_set_data(struct poll_job *job, void *data)
-{
-	job->data = data;
-}
-
-void *
-poll_job_data(const struct poll_job *job)
-{
-	return job->data;
-}
-
-int
-poll_job_add(struct poll_job *job, struct msg *m, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_nonnull(m->id);
-	ck_assert_ptr_nonnull(m->conversation);
-	ck_assert_ptr_null(m->platform);
-	ck_assert_ptr_null(m->account);
-	if (m->text != NULL) {
-		ck_assert_ptr_null(u8_check((const uint8_t *)m->text,
-		    strlen(m->text)));
-		ck_assert_uint_le(strlen(m->text), MSG_MAX_TEXT);
-	}
-	if (job->reject_id != NULL && strcmp(m->id, job->reject_id) == 0) {
-		xasprintf(errstr, "message %s refused", m->id);
-		return -1;
-	}
-	job->pending = xreallocarray(job->pending, job->npending + 1,
-	    sizeof *job->pending);
-	job->pending[job->npending++] = *m;
-	memset(m, 0, sizeof *m);
-	return 0;
-}
-
-static void
-job_store_pending(struct poll_job *job)
-{
-	size_t i;
-
-	job->stored = xreallocarray(job->stored, job->nstored +
-	    job->npending + 1, sizeof *job->stored);
-	for (i = 0; i < job->npending; i++)
-		job->stored[job->nstored++] = job->pending[i];
-	job->npending = 0;
-}
-
-int
-poll_job_commit(struct poll_job *job, const char *cursor, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_uint_lt(job->ncommits, NELEM(job->commits));
-	job_store_pending(job);
-	job->commits[job->ncommits] = xstrdup(cursor != NULL ? cursor :
-	    "(keep)");
-	job->commit_nstored[job->ncommits++] = job->nstored;
-	return 0;
-}
-
-void
-poll_job_discard(struct poll_job *job)
-{
-	size_t i;
-
-	for (i = 0; i < job->npending; i++)
-		msg_clear(&job->pending[i]);
-	job->npending = 0;
-}
-
-char *
-poll_job_conversation_of(struct poll_job *job, const char *id)
-{
-	size_t i;
-
-	job->nlookups++;
-	if (fx.known_id != NULL && strcmp(fx.known_id, id) == 0)
-		return xstrdup(fx.known_root);
-	for (i = 0; i < job->nstored; i++)
-		if (strcmp(job->stored[i].id, id) == 0)
-			return xstrdup(job->stored[i].conversation);
-	return NULL;
-}
-
-void
-poll_job_done(struct poll_job *job, const struct poll_result *res)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_null(job->data);
-	job->ndone++;
-	job->result = *res;
-	job->result.error = xstrdup_or_null(res->error);
-	job->result.cursor = xstrdup_or_null(res->cursor);
-	if (res->status == POLL_OK)
-		job_store_pending(job);
-	else
-		poll_job_discard(job);
-}
-
-static void
-job_reset(struct poll_job *job)
-{
-	size_t i;
-
-	poll_job_discard(job);
-	for (i = 0; i < job->nstored; i++)
-		msg_clear(&job->stored[i]);
-	free(job->stored);
-	free(job->pending);
-	for (i = 0; i < job->ncommits; i++)
-		free(job->commits[i]);
-	free((char *)job->result.error);
-	free((char *)job->result.cursor);
-	memset(job, 0, sizeof *job);
-}
-
 /* ---- fixture and helpers ---------------------------------------------------- */
 
 static void
@@ -478,7 +129,7 @@ setup(void)
 
 	memset(&fx, 0, sizeof fx);
 	ck_assert_int_eq(timefmt_parse_rfc3339(NOW_S, &fx.now), 0);
-	fake_http = http_new(NULL, NULL, NULL);
+	fake_http = fake_http_new(&http_rules);
 	fx.account.name = "acme";
 	fx.account.url = BASE;
 	fx.account.connector = "mastodon";
@@ -492,9 +143,9 @@ setup(void)
 static void
 teardown(void)
 {
-	job_reset(&fx.job);
+	fake_job_clear(&fx.job);
 	connector_mastodon.free(fx.conn);
-	http_free(fake_http);
+	fake_http_free(fake_http);
 	fake_http = NULL;
 }
 
@@ -502,11 +153,10 @@ teardown(void)
 static void
 start(int stream, const char *cursor)
 {
-	job_reset(&fx.job);
-	fx.job.stream = stream;
-	fx.job.cursor = cursor;
-	fx.job.now = fx.now;
-	fx.job.since = fx.now - 24 * HOUR;
+	fake_job_clear(&fx.job);
+	fake_job_init(&fx.job, stream, cursor, fx.now);
+	fx.job.known_id = fx.known_id;
+	fx.job.known_root = fx.known_root;
 	connector_mastodon.poll(fx.conn, &fx.job);
 	ck_assert_int_eq(fx.job.ndone, 0);	/* nothing synchronous */
 }
@@ -515,12 +165,7 @@ start(int stream, const char *cursor)
 static void
 run(void)
 {
-	int n = 0;
-
-	while (fx.job.ndone == 0 && deliver())
-		ck_assert_int_lt(++n, 500);
-	ck_assert_msg(fx.job.ndone == 1, "the poll did not end");
-	ck_assert_uint_eq(http_running(fake_http), 0);
+	fake_job_run(&fx.job, fake_http, 500);
 }
 
 static void
@@ -617,20 +262,13 @@ array(cJSON *first, ...)
 static const struct msg *
 stored(const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < fx.job.nstored; i++)
-		if (strcmp(fx.job.stored[i].id, id) == 0)
-			return &fx.job.stored[i];
-	ck_abort_msg("message %s was not stored", id);
-	return NULL;
+	return fake_job_stored(&fx.job, id);
 }
 
 static void
 assert_url(size_t i, const char *url)
 {
-	ck_assert_uint_lt(i, fake_http->nurls);
-	ck_assert_str_eq(fake_http->urls[i], url);
+	fake_http_assert_url(fake_http, i, url);
 }
 
 /* ---- mapping ------------------------------------------------------------------ */
@@ -650,7 +288,7 @@ START_TEST(mention_direct)
 	start(0, "3481090");
 	run();
 
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	assert_url(0, BASE "/api/v1/accounts/verify_credentials");
 	assert_url(1, NOTIFS "&min_id=3481090");
 	assert_url(2, BASE "/api/v1/notifications?types[]=mention&"
@@ -712,7 +350,7 @@ START_TEST(mention_public_reply)
 	run();
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 4);
+	ck_assert_uint_eq(fake_http->nreqs, 4);
 	assert_url(2, BASE "/api/v1/statuses/400/context");
 	/* no Link header: the next page's URL is built */
 	assert_url(3, NOTIFS "&min_id=21");
@@ -754,7 +392,7 @@ START_TEST(conversation_parent_is_root)
 	run();
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 4);
+	ck_assert_uint_eq(fake_http->nreqs, 4);
 	ck_assert_str_eq(stored("601")->conversation, "600");
 	ck_assert_str_eq(stored("602")->conversation, "600");
 }
@@ -777,7 +415,7 @@ START_TEST(conversation_same_page)
 	run();
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	ck_assert_uint_eq(fx.job.nlookups, 0);
 	ck_assert_str_eq(stored("651")->conversation, "651");
 	ck_assert_str_eq(stored("652")->conversation, "651");
@@ -805,7 +443,7 @@ START_TEST(brand_outbound)
 	run();
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	assert_url(1, STATUSES "&min_id=114991300000000000");
 	ck_assert_uint_eq(fx.job.nlookups, 1);
 	m = stored("114991400000000999");
@@ -837,7 +475,7 @@ START_TEST(brand_once_and_cache)
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_int_eq(stored("701")->direction, MSG_OUTBOUND);
 	ck_assert_str_eq(stored("701")->conversation, "700");
-	ck_assert_uint_eq(fake_http->nurls, 4);
+	ck_assert_uint_eq(fake_http->nreqs, 4);
 
 	/* the statuses stream: no verify_credentials, no context again */
 	respond_json(STATUSES "&min_id=5", 200, array(status("702",
@@ -847,7 +485,7 @@ START_TEST(brand_once_and_cache)
 	start(1, "5");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 6);
+	ck_assert_uint_eq(fake_http->nreqs, 6);
 	assert_url(4, STATUSES "&min_id=5");
 	ck_assert_str_eq(stored("702")->conversation, "700");
 	ck_assert_uint_eq(fx.job.nlookups, 0);
@@ -1003,7 +641,7 @@ START_TEST(incremental_three_pages)
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_ptr_null(fx.job.result.cursor);
-	ck_assert_uint_eq(fake_http->nurls, 5);
+	ck_assert_uint_eq(fake_http->nreqs, 5);
 	assert_url(2, BASE "/api/v1/notifications?types[]=mention&min_id=103"
 	    "&page=2");
 	assert_url(3, "HTTPS://Mastodon.Example:443/api/v1/notifications?"
@@ -1049,7 +687,7 @@ START_TEST(incremental_no_progress)
 	start(0, "100");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_uint_eq(fx.job.ncommits, 1);
 	ck_assert_str_eq(fx.job.commits[0], "(keep)");
 	ck_assert_uint_eq(fx.job.nstored, 2);
@@ -1081,10 +719,11 @@ START_TEST(link_foreign_host)
 	start(0, "100");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
-	for (i = 0; i < fake_http->nurls; i++)
-		ck_assert_msg(strncmp(fake_http->urls[i], BASE "/", strlen(BASE)
-		    + 1) == 0, "request to %s", fake_http->urls[i]);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
+	for (i = 0; i < fake_http->nreqs; i++)
+		ck_assert_msg(strncmp(fake_http->reqs[i].url, BASE "/",
+		    strlen(BASE) + 1) == 0, "request to %s",
+		    fake_http->reqs[i].url);
 	assert_url(2, NOTIFS "&min_id=103");
 	ck_assert_str_eq(fx.job.commits[0], "103");
 }
@@ -1114,7 +753,7 @@ START_TEST(backfill_since)
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_str_eq(fx.job.result.cursor, "300");
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	assert_url(1, NOTIFS);
 	assert_url(2, BASE "/api/v1/notifications?types[]=mention&max_id=299");
 	ck_assert_uint_eq(fx.job.ncommits, 0);
@@ -1139,7 +778,7 @@ START_TEST(backfill_until_empty)
 
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_str_eq(fx.job.result.cursor, "6002");
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 	assert_url(1, STATUSES);
 	assert_url(2, STATUSES "&max_id=6001");
 	ck_assert_uint_eq(fx.job.nstored, 2);
@@ -1161,7 +800,7 @@ START_TEST(backfill_empty)
 	ck_assert_ptr_null(fx.job.result.error);
 	ck_assert_uint_eq(fx.job.nstored, 0);
 	ck_assert_uint_eq(fx.job.ncommits, 0);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 }
 END_TEST
 
@@ -1201,7 +840,7 @@ START_TEST(auth_401)
 	    "The access token is invalid"));
 	ck_assert_ptr_null(strstr(fx.job.result.error, TOKEN));
 	ck_assert_uint_eq(fx.job.nstored, 0);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 }
 END_TEST
 
@@ -1487,7 +1126,7 @@ START_TEST(remaining_zero)
 	    at("2026-08-14T10:03:20.500Z"));
 	ck_assert_int_eq(fx.job.result.rl.remaining, 0);
 	ck_assert_int_eq(fx.job.result.rl.limit, 300);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_uint_eq(fx.job.ncommits, 1);
 	ck_assert_str_eq(fx.job.commits[0], "103");
 	ck_assert_uint_eq(fx.job.nstored, 2);
@@ -1532,7 +1171,7 @@ START_TEST(cancel_context)
 	start(0, NULL);
 	ck_assert_int_eq(deliver(), 1);
 	ck_assert_int_eq(deliver(), 1);
-	ck_assert_str_eq(fake_http->urls[2], BASE
+	ck_assert_str_eq(fake_http->reqs[2].url, BASE
 	    "/api/v1/statuses/800/context");
 	connector_mastodon.cancel(fx.conn, &fx.job);
 	ck_assert_int_eq(fx.job.result.status, POLL_CANCELLED);
@@ -1562,7 +1201,7 @@ START_TEST(page_cap)
 	start(0, "1000");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1 + 100);
+	ck_assert_uint_eq(fake_http->nreqs, 1 + 100);
 	ck_assert_uint_eq(fx.job.ncommits, 100);
 	ck_assert_str_eq(fx.job.commits[99], "1100");
 	ck_assert_uint_eq(fx.job.nstored, 100);
@@ -1634,7 +1273,7 @@ START_TEST(new_url_forms)
 	    200, verify_body, NULL);
 	respond("http://127.0.0.1:3000/api/v1/notifications?", 200, "[]",
 	    NULL);
-	job_reset(&fx.job);
+	fake_job_clear(&fx.job);
 	fx.job.now = fx.now;
 	connector_mastodon.poll(c, &fx.job);
 	run();

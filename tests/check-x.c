@@ -5,7 +5,6 @@
 
 #include <check.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "connector-lib.h"
 #include "connector.h"
 #include "http.h"
 #include "log.h"
@@ -22,12 +22,12 @@
 #include "xmalloc.h"
 
 /*
- * The X connector against a fake HTTP client and a fake poll job, like
- * check-mastodon.c: canned responses matched by a piece of the URL,
- * delivered only when the test calls deliver(); the job records what it
- * is handed, each commit's cursor and how the poll ended. Tokens are
- * renewed through the fake too, and the state file is written to a
- * temporary directory.
+ * The X connector against the fake HTTP client and poll job of
+ * connector-lib.h, like check-mastodon.c: canned responses matched by a
+ * piece of the URL, delivered only when the test calls deliver(); the job
+ * records what it is handed, each commit's cursor and how the poll ended.
+ * Tokens are renewed through the fake too, and the state file is written
+ * to a temporary directory.
  */
 
 extern const struct connector_def connector_x;
@@ -99,359 +99,31 @@ static const char token_answer[] =
     "\"at-2\",\"scope\":\"tweet.read users.read dm.read offline.access\","
     "\"refresh_token\":\"rt-2\"}";
 
-/* ---- the fake HTTP client ------------------------------------------------- */
+/* ---- the fake HTTP client and poll job (connector-lib.h) ------------------- */
 
-struct canned {
-	char		*pattern;
-	enum http_error	 error;
-	long		 status;
-	char		*body;
-	size_t		 len;
-	struct http_header headers[8];
-	size_t		 nheaders;
-	int		 used;
-};
+/* The token goes to the configured server only. */
+static char *
+check_start(const struct http_request *req, void *ctx)
+{
+	ck_assert_msg(strncmp(req->url, BASE "/", strlen(BASE) + 1) == 0 ||
+	    strncmp(req->url, "http://127.0.0.1", 16) == 0, "%s", req->url);
+	return NULL;
+}
 
-struct http_call {
-	struct http_call *next;
-	char		*url;
-	char		*method;
-	char		*body;
-	char		*auth;
-	http_done_fn	*fn;
-	void		*arg;
-};
-
-struct http {
-	struct canned	*canned;
-	size_t		 ncanned;
-	struct http_call *queue;
-	char		**urls;		/* "METHOD URL" of every request */
-	char		**auths;	/* and its Authorization line */
-	char		**bodies;
-	size_t		 nurls;
-	size_t		 ncancelled;
-	int		 delivering;
+static const struct fake_http_opts http_rules = {
+	.on_start = check_start,
 };
 
 static struct http *fake_http;
 
-struct http *
-http_new(uv_loop_t *loop, const struct http_options *o, char **errstr)
-{
-	return xcalloc(1, sizeof(struct http));
-}
-
-static void
-call_free(struct http_call *c)
-{
-	free(c->url);
-	free(c->method);
-	free(c->body);
-	free(c->auth);
-	free(c);
-}
-
-void
-http_free(struct http *h)
-{
-	struct http_call *c;
-	size_t i, j;
-
-	while ((c = h->queue) != NULL) {
-		h->queue = c->next;
-		call_free(c);
-	}
-	for (i = 0; i < h->ncanned; i++) {
-		free(h->canned[i].pattern);
-		free(h->canned[i].body);
-		for (j = 0; j < h->canned[i].nheaders; j++) {
-			free(h->canned[i].headers[j].name);
-			free(h->canned[i].headers[j].value);
-		}
-	}
-	for (i = 0; i < h->nurls; i++) {
-		free(h->urls[i]);
-		free(h->auths[i]);
-		free(h->bodies[i]);
-	}
-	free(h->canned);
-	free(h->urls);
-	free(h->auths);
-	free(h->bodies);
-	free(h);
-}
-
-size_t
-http_running(const struct http *h)
-{
-	const struct http_call *c;
-	size_t n = 0;
-
-	for (c = h->queue; c != NULL; c = c->next)
-		n++;
-	return n;
-}
-
-struct http_call *
-http_start(struct http *h, const struct http_request *req, http_done_fn *fn,
-    void *arg, char **errstr)
-{
-	struct http_call *c, **p;
-	size_t i;
-
-	c = xcalloc(1, sizeof *c);
-	c->url = xstrdup(req->url);
-	c->method = xstrdup(req->method != NULL ? req->method : "GET");
-	c->body = req->body != NULL ? xstrndup(req->body, req->body_len) :
-	    NULL;
-	c->fn = fn;
-	c->arg = arg;
-	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++)
-		if (strncmp(req->headers[i], "Authorization:", 14) == 0) {
-			ck_assert_ptr_null(c->auth);
-			c->auth = xstrdup(req->headers[i]);
-		}
-	/* the token goes to the configured server only */
-	ck_assert_msg(strncmp(req->url, BASE "/", strlen(BASE) + 1) == 0 ||
-	    strncmp(req->url, "http://127.0.0.1", 16) == 0, "%s", req->url);
-	h->urls = xreallocarray(h->urls, h->nurls + 1, sizeof *h->urls);
-	h->auths = xreallocarray(h->auths, h->nurls + 1, sizeof *h->auths);
-	h->bodies = xreallocarray(h->bodies, h->nurls + 1, sizeof *h->bodies);
-	xasprintf(&h->urls[h->nurls], "%s %s", c->method, req->url);
-	h->auths[h->nurls] = xstrdup_or_null(c->auth);
-	h->bodies[h->nurls] = xstrdup_or_null(c->body);
-	h->nurls++;
-	for (p = &h->queue; *p != NULL; p = &(*p)->next)
-		;
-	*p = c;
-	return c;
-}
-
-void
-http_cancel(struct http_call *call)
-{
-	struct http_call **p;
-
-	for (p = &fake_http->queue; *p != NULL && *p != call; p = &(*p)->next)
-		;
-	ck_assert_msg(*p != NULL, "http_cancel of a call not in flight");
-	*p = call->next;
-	call_free(call);
-	fake_http->ncancelled++;
-}
-
-static void
-respond_len(const char *pattern, long status, const char *body, size_t len,
-    ...)
-{
-	struct canned *c;
-	const char *h, *colon;
-	va_list ap;
-
-	fake_http->canned = xreallocarray(fake_http->canned,
-	    fake_http->ncanned + 1, sizeof *fake_http->canned);
-	c = &fake_http->canned[fake_http->ncanned++];
-	memset(c, 0, sizeof *c);
-	c->pattern = xstrdup(pattern);
-	c->status = status;
-	c->body = xmalloc(len + 1);
-	memcpy(c->body, body, len);
-	c->body[len] = '\0';
-	c->len = len;
-	va_start(ap, len);
-	while ((h = va_arg(ap, const char *)) != NULL) {
-		ck_assert_uint_lt(c->nheaders, NELEM(c->headers));
-		colon = strchr(h, ':');
-		ck_assert_ptr_nonnull(colon);
-		c->headers[c->nheaders].name = xstrndup(h, (size_t)(colon - h));
-		c->headers[c->nheaders].value = xstrdup(colon + 2);
-		c->nheaders++;
-	}
-	va_end(ap);
-}
-
-#define respond(pattern, status, body, ...) \
-	respond_len(pattern, status, body, strlen(body), __VA_ARGS__)
-
-static void
-respond_error(const char *pattern, enum http_error error)
-{
-	respond(pattern, 0, "", NULL);
-	fake_http->canned[fake_http->ncanned - 1].error = error;
-}
+#define respond(...)		fake_http_respond(fake_http, __VA_ARGS__)
+#define respond_error(pattern, error) \
+	fake_http_respond_error(fake_http, pattern, error)
 
 static int
 deliver(void)
 {
-	struct http_response r;
-	struct http_call *c = fake_http->queue;
-	struct canned *k = NULL;
-	size_t i;
-
-	if (c == NULL)
-		return 0;
-	ck_assert_msg(!fake_http->delivering, "deliver() inside a callback");
-	fake_http->queue = c->next;
-	for (i = 0; i < fake_http->ncanned && k == NULL; i++)
-		if (!fake_http->canned[i].used &&
-		    strstr(c->url, fake_http->canned[i].pattern) != NULL)
-			k = &fake_http->canned[i];
-	ck_assert_msg(k != NULL, "no response for %s", c->url);
-	k->used = 1;
-	memset(&r, 0, sizeof r);
-	r.error = k->error;
-	r.errstr = k->error != HTTP_OK ? "Operation timed out" : NULL;
-	r.status = k->error != HTTP_OK ? 0 : k->status;
-	r.body = k->body;
-	r.len = k->len;
-	r.headers = k->headers;
-	r.nheaders = k->nheaders;
-	fake_http->delivering = 1;
-	c->fn(&r, c->arg);
-	fake_http->delivering = 0;
-	call_free(c);
-	return 1;
-}
-
-/* ---- the fake poll job ------------------------------------------------------ */
-
-struct poll_job {
-	int		 stream;
-	const char	*cursor;
-	int64_t		 since;
-	int64_t		 now;
-	void		*data;
-
-	struct msg	*pending;
-	size_t		 npending;
-	struct msg	*stored;
-	size_t		 nstored;
-	char		*commits[64];
-	size_t		 ncommits;
-
-	int		 ndone;
-	struct poll_result result;
-};
-
-int
-poll_job_stream(const struct poll_job *job)
-{
-	return job->stream;
-}
-
-const char *
-poll_job_cursor(const struct poll_job *job)
-{
-	return job->cursor;
-}
-
-int64_t
-poll_job_backfill_since(const struct poll_job *job)
-{
-	return job->cursor == NULL ? job->since : -1;
-}
-
-int64_t
-poll_job_now(const struct poll_job *job)
-{
-	return job->now;
-}
-
-void
-poll_job_set_data(struct poll_job *job, void *data)
-{
-	job->data = data;
-}
-
-void *
-poll_job_data(const struct poll_job *job)
-{
-	return job->data;
-}
-
-int
-poll_job_add(struct poll_job *job, struct msg *m, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_nonnull(m->id);
-	ck_assert_ptr_nonnull(m->conversation);
-	job->pending = xreallocarray(job->pending, job->npending + 1,
-	    sizeof *job->pending);
-	job->pending[job->npending++] = *m;
-	memset(m, 0, sizeof *m);
-	return 0;
-}
-
-static void
-job_store_pending(struct poll_job *job)
-{
-	size_t i;
-
-	job->stored = xreallocarray(job->stored, job->nstored +
-	    job->npending + 1, sizeof *job->stored);
-	for (i = 0; i < job->npending; i++)
-		job->stored[job->nstored++] = job->pending[i];
-	job->npending = 0;
-}
-
-int
-poll_job_commit(struct poll_job *job, const char *cursor, char **errstr)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_uint_lt(job->ncommits, NELEM(job->commits));
-	job_store_pending(job);
-	job->commits[job->ncommits++] = xstrdup(cursor != NULL ? cursor :
-	    "(keep)");
-	return 0;
-}
-
-void
-poll_job_discard(struct poll_job *job)
-{
-	size_t i;
-
-	for (i = 0; i < job->npending; i++)
-		msg_clear(&job->pending[i]);
-	job->npending = 0;
-}
-
-char *
-poll_job_conversation_of(struct poll_job *job, const char *id)
-{
-	return NULL;
-}
-
-void
-poll_job_done(struct poll_job *job, const struct poll_result *res)
-{
-	ck_assert_int_eq(job->ndone, 0);
-	ck_assert_ptr_null(job->data);
-	job->ndone++;
-	job->result = *res;
-	job->result.error = xstrdup_or_null(res->error);
-	job->result.cursor = xstrdup_or_null(res->cursor);
-	if (res->status == POLL_OK)
-		job_store_pending(job);
-	else
-		poll_job_discard(job);
-}
-
-static void
-job_reset(struct poll_job *job)
-{
-	size_t i;
-
-	poll_job_discard(job);
-	for (i = 0; i < job->nstored; i++)
-		msg_clear(&job->stored[i]);
-	free(job->stored);
-	free(job->pending);
-	for (i = 0; i < job->ncommits; i++)
-		free(job->commits[i]);
-	free((char *)job->result.error);
-	free((char *)job->result.cursor);
-	memset(job, 0, sizeof *job);
+	return fake_http_deliver(fake_http);
 }
 
 /* ---- fixture ---------------------------------------------------------------- */
@@ -513,7 +185,7 @@ setup(void)
 	xasprintf(&fx.refresh_file, "%s/refresh.token", fx.dir);
 	xasprintf(&fx.state_file, "%s/acme.x-oauth", fx.dir);
 	write_file(fx.refresh_file, "rt-1\n");
-	fake_http = http_new(NULL, NULL, NULL);
+	fake_http = fake_http_new(&http_rules);
 	fx.account.name = "acme";
 	fx.account.url = BASE;
 	fx.account.connector = "x";
@@ -533,9 +205,9 @@ teardown(void)
 {
 	char *p;
 
-	job_reset(&fx.job);
+	fake_job_clear(&fx.job);
 	connector_x.free(fx.conn);
-	http_free(fake_http);
+	fake_http_free(fake_http);
 	fake_http = NULL;
 	unlink(fx.refresh_file);
 	unlink(fx.state_file);
@@ -550,23 +222,15 @@ teardown(void)
 static void
 start(int stream, const char *cursor)
 {
-	job_reset(&fx.job);
-	fx.job.stream = stream;
-	fx.job.cursor = cursor;
-	fx.job.now = fx.now;
-	fx.job.since = fx.now - 24 * HOUR;
+	fake_job_clear(&fx.job);
+	fake_job_init(&fx.job, stream, cursor, fx.now);
 	connector_x.poll(fx.conn, &fx.job);
 }
 
 static void
 run(void)
 {
-	int n = 0;
-
-	while (fx.job.ndone == 0 && deliver())
-		ck_assert_int_lt(++n, 500);
-	ck_assert_msg(fx.job.ndone == 1, "the poll did not end");
-	ck_assert_uint_eq(http_running(fake_http), 0);
+	fake_job_run(&fx.job, fake_http, 500);
 }
 
 static int64_t
@@ -581,20 +245,22 @@ at(const char *s)
 static const struct msg *
 stored(const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < fx.job.nstored; i++)
-		if (strcmp(fx.job.stored[i].id, id) == 0)
-			return &fx.job.stored[i];
-	ck_abort_msg("message %s was not stored", id);
-	return NULL;
+	return fake_job_stored(&fx.job, id);
 }
 
+/* "METHOD URL" of request i has piece. */
 static int
 url_has(size_t i, const char *piece)
 {
-	ck_assert_uint_lt(i, fake_http->nurls);
-	return strstr(fake_http->urls[i], piece) != NULL;
+	char *line;
+	int has;
+
+	ck_assert_uint_lt(i, fake_http->nreqs);
+	xasprintf(&line, "%s %s", fake_http->reqs[i].method,
+	    fake_http->reqs[i].url);
+	has = strstr(line, piece) != NULL;
+	free(line);
+	return has;
 }
 
 static void
@@ -614,12 +280,12 @@ START_TEST(mentions_first_poll)
 	start(0, NULL);
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert(url_has(0, "GET " MENTIONS "max_results=100&tweet.fields="
 	    "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,"
 	    "author_id&expansions=author_id&user.fields=username"
 	    "&start_time=2026-08-13T10%3A00%3A00Z"));
-	ck_assert_str_eq(fake_http->auths[0], "Authorization: Bearer at-1");
+	ck_assert_str_eq(fake_http->reqs[0].auth, "Authorization: Bearer at-1");
 	ck_assert_uint_eq(fx.job.nstored, 2);
 	/* oldest first */
 	ck_assert_str_eq(fx.job.stored[0].id, "1947709981220511744");
@@ -678,7 +344,7 @@ START_TEST(dm_until_stored)
 	start(2, "1947713000000000000");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert(url_has(0, "dm_event.fields=id,event_type,text,sender_id,"
 	    "dm_conversation_id,created_at&expansions=sender_id"));
 	ck_assert(!url_has(0, "since_id"));
@@ -714,7 +380,7 @@ START_TEST(users_me)
 	respond(TWEETS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(1, "1");
 	run();
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 }
 END_TEST
 
@@ -747,7 +413,7 @@ START_TEST(mentions_pages)
 	start(0, "500");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	ck_assert_uint_eq(fx.job.nstored, 4);
 	ck_assert_uint_eq(fx.job.ncommits, 2);
 	/* after the first page: 900 stored down to 800, the gap 500..800 */
@@ -811,7 +477,7 @@ START_TEST(remaining_zero_stops)
 	start(0, "500");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert_int_eq(fx.job.result.retry_at_ms, RESET_MS);
 	last_commit_is("900 500 800");
 	free(p1);
@@ -827,7 +493,7 @@ START_TEST(dm_budget_low)
 	start(2, "1947000000000000000");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	ck_assert_uint_eq(fx.job.nstored, 3);
 	last_commit_is("1947714290112266240 1947000000000000000 "
 	    "18LAA581J5II7LA00000");
@@ -857,18 +523,18 @@ START_TEST(dm_budget_spent)
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_int_eq(fx.job.result.retry_at_ms, RESET_MS);
 	ck_assert_int_eq(fx.job.result.rl.remaining, 0);
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 	/* the other streams have their own budgets */
 	respond(MENTIONS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(0, "5");
 	run();
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	/* after the reset */
 	fx.now = RESET_MS + 1000;
 	respond(DMS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(2, "5");
 	run();
-	ck_assert_uint_eq(fake_http->nurls, 3);
+	ck_assert_uint_eq(fake_http->nreqs, 3);
 }
 END_TEST
 
@@ -882,7 +548,7 @@ START_TEST(dm_token_expired)
 	    "old-token-xxxxxxxx");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 2);
+	ck_assert_uint_eq(fake_http->nreqs, 2);
 	last_commit_is("1947714290112266240");
 }
 END_TEST
@@ -899,12 +565,13 @@ START_TEST(refresh_on_401)
 	start(0, "5");
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 3);
-	ck_assert_str_eq(fake_http->urls[1], "POST " TOKEN_URL);
-	ck_assert_str_eq(fake_http->bodies[1], "grant_type=refresh_token&"
+	ck_assert_uint_eq(fake_http->nreqs, 3);
+	ck_assert_str_eq(fake_http->reqs[1].method, "POST");
+	ck_assert_str_eq(fake_http->reqs[1].url, TOKEN_URL);
+	ck_assert_str_eq(fake_http->reqs[1].body, "grant_type=refresh_token&"
 	    "refresh_token=rt-1&client_id=client-1");
-	ck_assert_ptr_null(fake_http->auths[1]);
-	ck_assert_str_eq(fake_http->auths[2], "Authorization: Bearer at-2");
+	ck_assert_ptr_null(fake_http->reqs[1].auth);
+	ck_assert_str_eq(fake_http->reqs[2].auth, "Authorization: Bearer at-2");
 	ck_assert_uint_eq(fx.job.nstored, 2);
 	state = read_file(fx.state_file);
 	ck_assert_ptr_nonnull(state);
@@ -918,7 +585,7 @@ START_TEST(refresh_on_401)
 	respond(TWEETS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(1, "5");
 	run();
-	ck_assert_str_eq(fake_http->auths[3], "Authorization: Bearer at-2");
+	ck_assert_str_eq(fake_http->reqs[3].auth, "Authorization: Bearer at-2");
 
 	/* new tokens in the configuration win over the saved ones */
 	connector_x.free(fx.conn);
@@ -927,7 +594,8 @@ START_TEST(refresh_on_401)
 	respond(TWEETS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(1, "5");
 	run();
-	ck_assert_str_eq(fake_http->auths[4], "Authorization: Bearer at-new");
+	ck_assert_str_eq(fake_http->reqs[4].auth,
+	    "Authorization: Bearer at-new");
 }
 END_TEST
 
@@ -947,7 +615,7 @@ START_TEST(refresh_confidential)
 	start(0, "5");
 	run();
 	/* base64("client-1:s3cr3t") */
-	ck_assert_str_eq(fake_http->auths[1],
+	ck_assert_str_eq(fake_http->reqs[1].auth,
 	    "Authorization: Basic Y2xpZW50LTE6czNjcjN0");
 	fx.account.client_secret_file = NULL;
 	free(secret);
@@ -982,7 +650,7 @@ START_TEST(no_refresh_401)
 	ck_assert_int_eq(fx.job.result.status, POLL_AUTH);
 	ck_assert_ptr_nonnull(strstr(fx.job.result.error,
 	    "HTTP 401: Unauthorized"));
-	ck_assert_uint_eq(fake_http->nurls, 1);
+	ck_assert_uint_eq(fake_http->nreqs, 1);
 }
 END_TEST
 
@@ -991,10 +659,7 @@ START_TEST(refresh_shared)
 {
 	struct poll_job other;
 
-	memset(&other, 0, sizeof other);
-	other.stream = 1;
-	other.cursor = "5";
-	other.now = fx.now;
+	fake_job_init(&other, 1, "5", fx.now);
 	respond(MENTIONS, 401, problem_401, NULL);
 	respond(TWEETS, 401, problem_401, NULL);
 	respond(TOKEN_URL, 200, token_answer, NULL);
@@ -1006,10 +671,10 @@ START_TEST(refresh_shared)
 		;
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	ck_assert_int_eq(other.result.status, POLL_OK);
-	ck_assert_uint_eq(fake_http->nurls, 5);
-	ck_assert_str_eq(fake_http->auths[3], "Authorization: Bearer at-2");
-	ck_assert_str_eq(fake_http->auths[4], "Authorization: Bearer at-2");
-	job_reset(&other);
+	ck_assert_uint_eq(fake_http->nreqs, 5);
+	ck_assert_str_eq(fake_http->reqs[3].auth, "Authorization: Bearer at-2");
+	ck_assert_str_eq(fake_http->reqs[4].auth, "Authorization: Bearer at-2");
+	fake_job_clear(&other);
 }
 END_TEST
 
@@ -1026,9 +691,10 @@ START_TEST(refresh_ahead)
 	respond(MENTIONS, 200, "{\"meta\":{\"result_count\":0}}", NULL);
 	start(0, "5");
 	run();
-	ck_assert_uint_eq(fake_http->nurls, 5);
-	ck_assert_str_eq(fake_http->urls[3], "POST " TOKEN_URL);
-	ck_assert_str_eq(fake_http->bodies[3], "grant_type=refresh_token&"
+	ck_assert_uint_eq(fake_http->nreqs, 5);
+	ck_assert_str_eq(fake_http->reqs[3].method, "POST");
+	ck_assert_str_eq(fake_http->reqs[3].url, TOKEN_URL);
+	ck_assert_str_eq(fake_http->reqs[3].body, "grant_type=refresh_token&"
 	    "refresh_token=rt-2&client_id=client-1");
 }
 END_TEST
@@ -1164,7 +830,7 @@ START_TEST(bad_cursor)
 	start(0, "not a cursor");
 	ck_assert_int_eq(fx.job.ndone, 1);
 	ck_assert_int_eq(fx.job.result.status, POLL_BAD_DATA);
-	ck_assert_uint_eq(fake_http->nurls, 0);
+	ck_assert_uint_eq(fake_http->nreqs, 0);
 }
 END_TEST
 
