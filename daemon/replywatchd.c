@@ -367,8 +367,8 @@ daemon_start(struct daemon *d)
 	struct watch_hooks wh;
 	char *err = NULL;
 
-	if ((d->store = store_open(d->conf->database, STORE_CREATE,
-	    &err)) == NULL)
+	if ((d->store = store_open(d->conf->database,
+	    STORE_CREATE | STORE_DAEMON, &err)) == NULL)
 		goto fail;
 	memset(&ho, 0, sizeof ho);
 	ho.connect_timeout_ms = (long)d->conf->connect_timeout_ms;
@@ -441,6 +441,8 @@ run(const char *cpath, int verbose)
 	if ((d.conf = load_conf(cpath, 0)) == NULL)
 		return 1;
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : d.conf->log_level);
+	if (store_init_daemon() == -1)
+		log_warn("SQLite's page cache is set up already");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("cannot initialise libcurl");
 		conf_free(d.conf);

@@ -543,16 +543,20 @@ migrate(struct store *st, char **errstr)
 	return 0;
 }
 
+#define CACHE_KIB	16384	/* page cache of a command */
+#define DAEMON_CACHE_KIB 2048	/* of the daemon (STORE_DAEMON) */
+
 /* A reader that may not write (an operator in the daemon's group) sets
  * nothing that writes: WAL mode is already in the file. */
 static int
 configure_reader(struct store *st, char **errstr)
 {
-	char *sqlerr = NULL;
+	char *sqlerr = NULL, sql[80];
 
+	snprintf(sql, sizeof sql, "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA cache_size = -%d;", CACHE_KIB);
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA cache_size = -16384;", NULL, NULL, &sqlerr) != SQLITE_OK) {
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &sqlerr) != SQLITE_OK) {
 		xasprintf(errstr, "%s: %s", st->path, sqlerr ? sqlerr : "?");
 		sqlite3_free(sqlerr);
 		return -1;
@@ -568,16 +572,19 @@ configure_connection(struct store *st, int flags, char **errstr)
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA foreign_keys = OFF;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA cache_size = -16384;"
 	    /* fewer checkpoints: each one writes the pages that every batch
 	     * dirties again (index pages); the WAL file is cut back to
 	     * 64 MiB after each */
 	    "PRAGMA wal_autocheckpoint = 10000;"
 	    "PRAGMA journal_size_limit = 67108864;";
-	char *sqlerr = NULL;
+	char *sqlerr = NULL, cache[64];
 
+	/* first, before a page is read: the cache's block is sized then */
+	snprintf(cache, sizeof cache, "PRAGMA cache_size = -%d;",
+	    (flags & STORE_DAEMON) ? DAEMON_CACHE_KIB : CACHE_KIB);
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_exec(st->db, pragmas, NULL, NULL, &sqlerr) != SQLITE_OK ||
+	if (sqlite3_exec(st->db, cache, NULL, NULL, &sqlerr) != SQLITE_OK ||
+	    sqlite3_exec(st->db, pragmas, NULL, NULL, &sqlerr) != SQLITE_OK ||
 	    ((flags & STORE_BULK) && sqlite3_exec(st->db,
 	    "PRAGMA wal_autocheckpoint = 50000;", NULL, NULL, &sqlerr) !=
 	    SQLITE_OK)) {
@@ -627,6 +634,19 @@ sq_load_accounts(struct store *st, char **errstr)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A daemon's page cache is small and lives in one block of its own: SQLite
+ * takes all of it at the first page read. Page by page from malloc, its
+ * pages would be spread among the daemon's own small allocations, and the
+ * heap would fragment and grow for months.
+ */
+int
+store_init_daemon(void)
+{
+	return sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0,
+	    -DAEMON_CACHE_KIB) == SQLITE_OK ? 0 : -1;
 }
 
 struct store *

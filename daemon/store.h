@@ -26,8 +26,12 @@ struct store;
 #define STORE_BULK	0x2	/* large batches: checkpoint the WAL less often
 				   (it may grow to 200 MiB meanwhile) and
 				   keep more conversation ids in memory */
+#define STORE_DAEMON	0x8	/* a long-running writer: a page cache of
+				   2 MiB, one block after store_init_daemon */
 
 struct store *store_open(const char *path, int flags, char **errstr);
+/* Once in a daemon, before anything else uses the store: -1 on error. */
+int	store_init_daemon(void);
 void	store_close(struct store *);
 /* The schema version this build writes, and the one of the open database. */
 int	store_schema_latest(void);

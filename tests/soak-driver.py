@@ -214,11 +214,11 @@ class Observer(threading.Thread):
 
 
 DATABASE = None                         # its size goes with each sample
-# replywatchd's page cache: PRAGMA cache_size = -16384 (KiB) of 4 KiB
-# pages, each a malloc of about 4,370 bytes with SQLite's and malloc's
-# headers (measured with heaptrack)
-CACHE_PAGES = 16384 // 4
+# replywatchd's page cache: one block of 2 MiB (store_init_daemon,
+# cache_size = -2048), whose lines (a 4 KiB page and SQLite's header:
+# about 4,400 bytes) become resident as pages are first read or written.
 PAGE_COST = 4400
+CACHE_PAGES = 2048 * 1024 // PAGE_COST
 
 
 def fd_kinds(pid):
@@ -837,10 +837,11 @@ def cmd_verify(args):
         end = final[0]
         growth = 100.0 * (end["rss_kib"] - warm["rss_kib"]) / warm["rss_kib"]
         peak = max(s["rss_kib"] for s in samples)
-        # SQLite's page cache (cache_size = -16384: up to 16 MiB of pages,
-        # each a malloc of PAGE_COST bytes) grows with the database until
-        # it is full: the pages added since the warm-up may be cached on
-        # top of it, and that much growth is not counted.
+        # SQLite's page cache (2 MiB: CACHE_PAGES lines of PAGE_COST
+        # bytes) grows with the database until it is full: the pages
+        # added since the warm-up may be cached on top of it, and that
+        # much growth is not counted. Once the database is larger than
+        # the cache, nothing is set aside.
         pw, pe = warm.get("db_pages"), end.get("db_pages")
         cache_kib = 0.0
         if pw is not None and pe is not None:

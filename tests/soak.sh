@@ -23,7 +23,7 @@
 #    notification delivered and seen with a 2xx by the receiver under its
 #    Idempotency-Key;
 #  - replywatchd's VmRSS grows at most 5 % from a third of the run to the
-#    end, besides what SQLite's page cache (up to 16 MiB) may take for the
+#    end, besides what SQLite's page cache (2 MiB) may take for the
 #    database pages added meanwhile; its files, pipes and event fds are the
 #    same at both points (exactly: they do not come and go), and its
 #    sockets stay within the connection limits all along (they come and
