@@ -22,13 +22,17 @@
  *   - the reference: the tokenizer alone, measured in the same run;
  *   - the built-in classifier, language detected per message;
  *   - a model trained on the same messages (its training is not timed).
- * Each figure is the best of 3 runs of at least 0.5 s. Exit status 1 if a
- * classifier does fewer than TARGET messages per second.
+ * Each figure is the best of RUNS runs of at least MIN_SECONDS, as CPU
+ * time of the thread (what one core spent) and as wall-clock time. On an
+ * idle machine they agree; on a busy one the wall clock also counts the
+ * time other processes had the core, so the target is checked against
+ * CPU time. Exit status 1 if a classifier does fewer than TARGET messages
+ * per CPU second.
  */
 
 #define TARGET		200000.0
-#define MIN_SECONDS	0.5
-#define RUNS		3
+#define MIN_SECONDS	0.3
+#define RUNS		5
 
 struct texts {
 	const char	*name;
@@ -37,12 +41,18 @@ struct texts {
 	size_t		 n, cap, bytes;
 };
 
+struct rate {
+	double		 cpu, wall;	/* messages per second */
+};
+
 static double
-now(void)
+now(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(clock, &ts) == -1 &&
+	    clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -115,12 +125,13 @@ pass(const struct texts *t, struct classify *c, struct ctok_buf *b)
 	return sink;
 }
 
-/* Best messages/second of RUNS runs. */
-static double
+/* Best messages/second of RUNS runs, in CPU and in wall-clock time. */
+static struct rate
 measure(const struct texts *t, struct classify *c)
 {
+	struct rate best = { 0, 0 };
 	struct ctok_buf b;
-	double best = 0, start, el;
+	double start, cpu, el;
 	size_t msgs;
 	volatile size_t sink = 0;
 	int run;
@@ -128,13 +139,17 @@ measure(const struct texts *t, struct classify *c)
 	ctok_init(&b);
 	for (run = 0; run < RUNS; run++) {
 		msgs = 0;
-		start = now();
+		start = now(CLOCK_MONOTONIC);
+		cpu = now(CLOCK_THREAD_CPUTIME_ID);
 		do {
 			sink += pass(t, c, &b);
 			msgs += t->n;
-		} while ((el = now() - start) < MIN_SECONDS);
-		if (msgs / el > best)
-			best = msgs / el;
+		} while ((el = now(CLOCK_MONOTONIC) - start) < MIN_SECONDS);
+		cpu = now(CLOCK_THREAD_CPUTIME_ID) - cpu;
+		if (msgs / el > best.wall)
+			best.wall = msgs / el;
+		if (cpu > 0 && msgs / cpu > best.cpu)
+			best.cpu = msgs / cpu;
 	}
 	ctok_clear(&b);
 	(void)sink;
@@ -153,13 +168,14 @@ make(enum classify_lang lang, const char *model, char **err)
 }
 
 static int
-report(const char *what, const struct texts *t, double ref, double v,
-    int target)
+report(const char *what, const struct texts *t, struct rate ref,
+    struct rate v, int target)
 {
-	printf("%-16s %-30s %10.0f msgs/s  %5.2f of the tokenizer  %s\n",
-	    t->name, what, v, v / ref, !target ? "" :
-	    v >= TARGET ? "(target 200000: met)" : "(target 200000: MISSED)");
-	return target && v < TARGET;
+	printf("%-16s %-28s %8.0f/s CPU %8.0f/s wall  %4.2f of the "
+	    "tokenizer  %s\n", t->name, what, v.cpu, v.wall, v.cpu / ref.cpu,
+	    !target ? "" : v.cpu >= TARGET ? "(target 200000: met)" :
+	    "(target 200000: MISSED)");
+	return target && v.cpu < TARGET;
 }
 
 static int
@@ -169,7 +185,7 @@ bench(struct texts *t)
 	struct classify_model *m;
 	struct classify *c;
 	char *err, path[64];
-	double ref;
+	struct rate ref;
 	int bad = 0;
 
 	printf("%s: %zu messages, %.0f bytes on average\n", t->name, t->n,

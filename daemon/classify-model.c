@@ -65,6 +65,10 @@ struct classify_model {
 	float		*w;		/* 1 << bits */
 	size_t		 exact_n;	/* sums of up to this many of w are
 					   exact (model_exact) */
+	/* for the default n-grams (model_ready) */
+	uint64_t	 h1[256];	/* the hash of the character 1-gram of
+					   each byte, gram_first */
+	float		 w1[256];	/* its weight */
 };
 
 /* ---- features ----------------------------------------------------------- */
@@ -254,12 +258,171 @@ dense_dot(const struct classify_model *m, const double d[CLASSIFY_NDENSE])
 	return z;
 }
 
+/* The hash of a character n-gram after its first byte c. */
+static inline uint64_t
+gram_first(unsigned char c)
+{
+	return (SEED_CHAR ^ c) * FNV_PRIME;
+}
+
+static inline uint64_t
+fnv_byte(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * FNV_PRIME;
+}
+
+/*
+ * The sums of dot_any_order, apart so that no addition waits for the
+ * one before. The weights of the tokens and pairs, whose hashes are
+ * known last, are gathered and asked for ahead (PREFETCH), and added
+ * once the message is done.
+ */
+#define GATHER_MAX	512
+
+struct sums {
+	const float	*w;
+	double		 uni, bi, tri;	/* the character n-grams */
+	double		 tok;		/* the tokens and pairs */
+	size_t		 n;		/* in idx */
+	uint32_t	 idx[GATHER_MAX];
+};
+
+static inline void
+gather_add(struct sums *g, uint32_t i)
+{
+	PREFETCH(&g->w[i]);
+	g->idx[g->n++] = i;
+}
+
+static void
+gather_flush(struct sums *g)
+{
+	double s0 = 0, s1 = 0;
+	size_t j;
+
+	for (j = 0; j + 2 <= g->n; j += 2) {
+		s0 += g->w[g->idx[j]];
+		s1 += g->w[g->idx[j + 1]];
+	}
+	if (j < g->n)
+		s0 += g->w[g->idx[j]];
+	g->tok += s0 + s1;
+	g->n = 0;
+}
+
+/*
+ * The character n-grams of a word token s (len bytes) for the default
+ * model (1 to 3 characters of "<" s ">"), with the hashes h of
+ * dot_any_order going on over the same bytes. Going along the bytes,
+ * each one ends a 2-gram and a 3-gram (a1 and a2: the hashes of the 1-
+ * and 2-gram that end with the byte before); the 1-grams' weights come
+ * from a table.
+ */
+static void
+word_features(const struct classify_model *m, const unsigned char *s,
+    size_t len, uint64_t h[3], struct sums *sum)
+{
+	const float *w = m->w;
+	unsigned shift = 64 - m->bits;
+	uint64_t ht = h[0], hp = h[1], hq = h[2], a1, a2, g2;
+	double uni, bi, tri = 0;
+	size_t j;
+
+	/* the 1-gram '<' and the 2-gram "<" s[0] */
+	a1 = m->h1[s[0]];
+	a2 = fnv_byte(m->h1['<'], s[0]);
+	uni = (double)m->w1['<'] + (double)m->w1[s[0]];
+	bi = w[bucket(a2, shift)];
+	ht = fnv_byte(ht, s[0]);
+	hp = fnv_byte(hp, s[0]);
+	hq = fnv_byte(hq, s[0]);
+	for (j = 1; j < len; j++) {
+		g2 = fnv_byte(a1, s[j]);
+		uni += m->w1[s[j]];
+		bi += w[bucket(g2, shift)];
+		tri += w[bucket(fnv_byte(a2, s[j]), shift)];
+		a1 = m->h1[s[j]];
+		a2 = g2;
+		ht = fnv_byte(ht, s[j]);
+		hp = fnv_byte(hp, s[j]);
+		hq = fnv_byte(hq, s[j]);
+	}
+	/* the 1-gram '>', the 2-gram s[len - 1] ">" and the 3-gram that
+	 * ends with '>' */
+	sum->uni += uni + m->w1['>'];
+	sum->bi += bi + w[bucket(fnv_byte(a1, '>'), shift)];
+	sum->tri += tri + w[bucket(fnv_byte(a2, '>'), shift)];
+	h[0] = ht;
+	h[1] = hp;
+	h[2] = hq;
+}
+
+/*
+ * The dot product of the weights with a message's features for the
+ * default n-grams, added in any order: right only when no partial sum
+ * rounds (model_exact), which the caller checks with *nf, the number of
+ * features. One pass over the bytes of each token gives its hash, the
+ * hash of the pair it starts and the end of the hash of the pair it ends;
+ * there is exactly one byte, a space, between two tokens.
+ */
+static double
+dot_any_order(const struct classify_model *m, const struct ctok_buf *b,
+    size_t *nf)
+{
+	unsigned shift = 64 - m->bits;
+	struct sums g;
+	const struct ctok *t;
+	const unsigned char *s;
+	uint64_t h[3];			/* token, pair it starts, pair it ends */
+	size_t i, j, n = 0;
+
+	g.w = m->w;
+	g.uni = g.bi = g.tri = g.tok = 0;
+	g.n = 0;
+	h[2] = 0;
+	for (i = 0; i < b->n; i++) {
+		if (g.n + 2 > GATHER_MAX)
+			gather_flush(&g);
+		t = &b->t[i];
+		s = (const unsigned char *)b->low + t->off;
+		h[0] = FNV_OFFSET ^ SEED_TOKEN;
+		h[1] = FNV_OFFSET ^ SEED_PAIR;
+		if (t->type == CTOK_WORD) {
+			word_features(m, s, t->len, h, &g);
+			n += 3 * (size_t)t->len + 3;
+		} else {
+			for (j = 0; j < t->len; j++) {
+				h[0] = fnv_byte(h[0], s[j]);
+				h[1] = fnv_byte(h[1], s[j]);
+				h[2] = fnv_byte(h[2], s[j]);
+			}
+		}
+		gather_add(&g, bucket(h[0], shift));
+		if (i > 0)
+			gather_add(&g, bucket(h[2], shift));
+		/* the next pair: this token, the space, the next token */
+		h[2] = fnv_byte(h[1], (unsigned char)b->low[t->off + t->len]);
+	}
+	gather_flush(&g);
+	*nf = n + (b->n > 0 ? 2 * b->n - 1 : 0);
+	return (g.tok + g.uni) + (g.bi + g.tri);
+}
+
 double
 classify_model_logit(const struct classify_model *m, const struct ctok_buf *b,
     const double dense[CLASSIFY_NDENSE])
 {
 	struct sink k;
+	size_t n;
+	double dot;
 
+	if (m->char_min == 1 && m->char_max == 3) {
+		dot = dot_any_order(m, b, &n);
+		if (n <= m->exact_n)
+			return m->bias + (n > 0 ? dot / sqrt((double)n) : dot) +
+			    dense_dot(m, dense);
+	}
+	/* Each weight in the order of the features. */
 	k.w = m->w;
 	k.exact_n = m->exact_n;
 	k.dot = 0;
@@ -319,6 +482,19 @@ model_exact(struct classify_model *m)
 	memcpy(&max, &hi, sizeof max);
 	n = ldexp(1, 52 + (int)e - 150) / max;
 	m->exact_n = n >= 1e9 ? (size_t)1e9 : (size_t)n;
+}
+
+/* Once the weights are in: what classify_model_logit needs besides. */
+static void
+model_ready(struct classify_model *m)
+{
+	unsigned c;
+
+	model_exact(m);
+	for (c = 0; c < 256; c++) {
+		m->h1[c] = gram_first((unsigned char)c);
+		m->w1[c] = m->w[bucket(m->h1[c], 64 - m->bits)];
+	}
 }
 
 static struct classify_model *
@@ -509,7 +685,7 @@ classify_model_train(const struct classify_train_options *o,
 	free(ts);
 	free(all.idx);
 	free(tr.g);
-	model_exact(tr.m);
+	model_ready(tr.m);
 	return tr.m;
 }
 
@@ -696,7 +872,7 @@ classify_model_read(const unsigned char *buf, size_t len, const char *name,
 	for (i = 0; i < nw; i++, p += 4)
 		if (get_weight(p, &m->w[i]) == -1)
 			goto bad;
-	model_exact(m);
+	model_ready(m);
 	return m;
 bad:
 	model_error(errstr, name, "invalid weight at byte %zu (not a finite "

@@ -12,10 +12,126 @@
 #include "classify-token.h"
 #include "xmalloc.h"
 
-/* The tokenizer of classify-token.h. ASCII takes a fast path; anything
- * else goes through libunistring. */
+/* The tokenizer of classify-token.h. ASCII takes a fast path, words 8
+ * bytes at a time; anything else goes through libunistring. */
 
 #define CTOK_MAX_PUNCT	8	/* a punctuation token keeps this many bytes */
+
+/* ---- 8 bytes at a time ---------------------------------------------------
+ *
+ * A uint64_t holds 8 bytes of text, the first in the low byte. A mask has
+ * 0x80 in each byte for which something holds, 0 elsewhere.
+ */
+
+#define ONES	UINT64_C(0x0101010101010101)
+#define HIGHS	UINT64_C(0x8080808080808080)
+
+static inline void
+store_le64(char *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, sizeof v);
+#else
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (char)(unsigned char)(v >> (8 * i));
+#endif
+}
+
+/* The bytes of x (each below 0x80) from lo to hi. No byte carries into
+ * the next: x + (0x80 - lo) is at most 0xff, x + (0x7f - hi) too. */
+static inline uint64_t
+in_range(uint64_t x, unsigned char lo, unsigned char hi)
+{
+	return (x + (0x80 - lo) * ONES) & ~(x + (0x7f - hi) * ONES) & HIGHS;
+}
+
+/* The bytes of x that are 0 (exactly: no carry from one to the next). */
+static inline uint64_t
+zero_bytes(uint64_t x)
+{
+	return ~(((x & ~HIGHS) + ~HIGHS) | x | ~HIGHS);
+}
+
+/* How many bytes a mask marks (0 to 8). */
+static inline unsigned
+count_bytes(uint64_t m)
+{
+	return (unsigned)(((m >> 7) * ONES) >> 56);
+}
+
+/* The index of the first byte a mask marks; m is not 0. */
+static inline unsigned
+first_byte(uint64_t m)
+{
+#if defined(__GNUC__)
+	return (unsigned)__builtin_ctzll(m) / 8;
+#else
+	unsigned i = 0;
+
+	while (!(m & 0x80)) {
+		m >>= 8;
+		i++;
+	}
+	return i;
+#endif
+}
+
+/* ---- the hash of tokens --------------------------------------------------
+ *
+ * Only for the hash tables of classify.c, never stored: a multiply and
+ * xor-shift mix of 8 bytes at a time, then of the whole.
+ */
+
+#define HASH_MUL1	UINT64_C(0x9e3779b97f4a7c15)
+#define HASH_MUL2	UINT64_C(0xff51afd7ed558ccd)
+
+static inline uint64_t
+hash_step(uint64_t h, uint64_t x)
+{
+	h = (h ^ x) * HASH_MUL1;
+	return h ^ (h >> 32);
+}
+
+static inline uint32_t
+hash_final(uint64_t h)
+{
+	h *= HASH_MUL2;
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 43));
+}
+
+/* ctok_hash of s (n > 0 bytes) that may read up to 7 bytes after them:
+ * the bytes after are masked out. */
+static inline uint32_t
+hash_token(const char *s, size_t n)
+{
+	uint64_t h = n;
+
+	for (; n > 8; s += 8, n -= 8)
+		h = hash_step(h, ctok_load_le64(s));
+	return hash_final(hash_step(h,
+	    ctok_load_le64(s) & (~UINT64_C(0) >> (64 - 8 * n))));
+}
+
+uint32_t
+ctok_hash(const char *s, size_t n)
+{
+	char tail[8] = { 0 };
+	uint64_t h = n;
+
+	for (; n > 8; s += 8, n -= 8)
+		h = hash_step(h, ctok_load_le64(s));
+	/* As hash_token, without reading past the end. */
+	memcpy(tail, s, n);
+	return hash_final(hash_step(h, ctok_load_le64(tail)));
+}
+
+uint32_t
+ctok_hash_join(uint32_t phrase, uint32_t token)
+{
+	return hash_final(hash_step((uint64_t)phrase << 32, token));
+}
 
 void
 ctok_init(struct ctok_buf *b)
@@ -124,17 +240,9 @@ tok_begin(struct ctok_buf *b, enum ctok_type type)
 	return t;
 }
 
-static inline uint32_t
-hash_byte(uint32_t h, unsigned char c)
-{
-	return (h ^ c) * CTOK_HASH_PRIME;
-}
-
-/* hash: of the token's bytes, as they were added. */
 static void
-tok_end(struct ctok_buf *b, struct ctok *t, uint32_t hash)
+tok_end(struct ctok_buf *b, struct ctok *t)
 {
-	t->hash = hash;
 	t->len = (uint16_t)(b->lowlen - t->off);
 	if (t->len == 0) {
 		/* Nothing kept: take the separator back. */
@@ -142,6 +250,8 @@ tok_end(struct ctok_buf *b, struct ctok *t, uint32_t hash)
 			b->lowlen--;
 		return;
 	}
+	/* reserve() leaves room for the 8 bytes it reads. */
+	t->hash = hash_token(b->low + t->off, t->len);
 	b->n++;
 }
 
@@ -164,17 +274,10 @@ inner_apostrophe(const char *s, size_t n)
 }
 
 struct wordstate {
-	ucs4_t		 last;
-	unsigned	 run, letters, upper;
-	uint32_t	 hash;		/* of the bytes added */
+	ucs4_t		 last;		/* the letter before, lowercase */
+	unsigned	 run;		/* how many times in a row */
+	unsigned	 letters, upper;
 };
-
-static inline void
-word_byte(struct ctok_buf *b, struct wordstate *ws, unsigned char c)
-{
-	b->low[b->lowlen++] = (char)c;
-	ws->hash = hash_byte(ws->hash, c);
-}
 
 /* Appends lc, the lowercase of a letter of the word, unless it repeats
  * the letter before it a third time or the word is full. */
@@ -196,18 +299,19 @@ word_add(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t lc)
 	if (b->lowlen - t->off + 4 > CTOK_MAX_WORD)
 		return;
 	if (lc < 0x80)
-		word_byte(b, ws, (unsigned char)lc);
+		b->low[b->lowlen++] = (char)lc;
 	else if (lc < 0x800) {
-		word_byte(b, ws, (unsigned char)(0xc0 | lc >> 6));
-		word_byte(b, ws, (unsigned char)(0x80 | (lc & 0x3f)));
+		b->low[b->lowlen++] = (char)(0xc0 | lc >> 6);
+		b->low[b->lowlen++] = (char)(0x80 | (lc & 0x3f));
 	} else if ((k = u8_uctomb(u, lc, sizeof u)) > 0) {
 		for (i = 0; i < k; i++)
-			word_byte(b, ws, u[i]);
+			b->low[b->lowlen++] = (char)u[i];
 	}
 }
 
-/* A run of ASCII letters and digits in a word, from text[i]: the most of
- * most words, in local variables. Returns the index after it. */
+/* A run of ASCII letters and digits in a word, from text[i], one by one
+ * in local variables (word_fast takes most words whole). Returns the
+ * index after it. */
 static size_t
 word_ascii(struct ctok_buf *b, struct ctok *t, struct wordstate *ws,
     const char *text, size_t len, size_t i)
@@ -215,7 +319,6 @@ word_ascii(struct ctok_buf *b, struct ctok *t, struct wordstate *ws,
 	char *low = b->low;
 	size_t n = b->lowlen, last = t->off + CTOK_MAX_WORD - 4;
 	unsigned letters = ws->letters, upper = ws->upper, run = ws->run, up;
-	uint32_t hash = ws->hash;
 	ucs4_t prev = ws->last;
 	unsigned char c;
 
@@ -235,18 +338,114 @@ word_ascii(struct ctok_buf *b, struct ctok *t, struct wordstate *ws,
 			t->flags |= CTOK_ELONG;
 			continue;
 		}
-		if (n <= last) {
+		if (n <= last)
 			low[n++] = (char)c;
-			hash = hash_byte(hash, c);
-		}
 	}
 	b->lowlen = n;
-	ws->hash = hash;
 	ws->letters = letters;
 	ws->upper = upper;
 	ws->run = run;
 	ws->last = prev;
 	return i;
+}
+
+/* What 8 bytes of text hold, for word_fast. */
+struct chunk {
+	uint64_t	 lc;		/* the bytes, lowercase, digits as '0' */
+	uint64_t	 upper, alpha, digit;	/* masks of ASCII bytes */
+	uint64_t	 same;		/* bytes equal to the one before */
+	uint64_t	 keep;		/* the first k bytes */
+	unsigned	 k;		/* ASCII letters and digits first */
+};
+
+static inline void
+chunk_read(struct chunk *ch, const char *s)
+{
+	uint64_t x = ctok_load_le64(s), y = x & ~HIGHS, ascii = ~x & HIGHS, other;
+
+	ch->digit = in_range(y, '0', '9') & ascii;
+	ch->alpha = in_range(y | 0x20 * ONES, 'a', 'z') & ascii;
+	/* a capital is a letter without 0x20, that x << 2 moves to 0x80 */
+	ch->upper = ch->alpha & ~(x << 2);
+	other = ~(ch->digit | ch->alpha) & HIGHS;
+	ch->k = other != 0 ? first_byte(other) : 8;
+	/* the bytes before the lowest bit of other (all if none) */
+	ch->keep = ((other & (~other + 1)) >> 7) - 1;
+	/* Capitals get 0x20; digits ('0' to '9') lose their low 4 bits, that
+	 * (digit >> 3) - (digit >> 7), 0x10 - 0x01 a byte, has. */
+	ch->lc = (x | ch->upper >> 2) & ~((ch->digit >> 3) - (ch->digit >> 7));
+	ch->same = zero_bytes(ch->lc ^ ch->lc << 8);
+}
+
+/* Is a letter among the first k three times in a row (a byte the same as
+ * the two before it)? Not '0', that stands for any digit. */
+static inline int
+chunk_elongated(const struct chunk *ch)
+{
+	return (ch->same & ch->same << 8 & ~ch->digit & ch->keep) != 0;
+}
+
+/* The byte at index i. */
+static inline unsigned char
+chunk_byte(const struct chunk *ch, unsigned i)
+{
+	return (unsigned char)(ch->lc >> (8 * i));
+}
+
+/*
+ * Most words in one go, 8 bytes at a time, with no branch on each byte:
+ * ASCII letters and digits from text[i], then an ASCII byte that ends
+ * the word (not an apostrophe); no letter three times in a row, nor the
+ * same letter on both sides of 8 bytes; at most CTOK_MAX_WORD - 4 bytes;
+ * 8 bytes to read from each 8. A word of up to 7 takes one pass of the
+ * loop. Returns the index after the word (and a space after it), or 0 for
+ * a word that word() must take, or when there is no room for another
+ * token.
+ */
+static inline size_t
+word_fast(struct ctok_buf *b, const char *text, size_t len, size_t i)
+{
+	struct chunk ch;
+	struct ctok *t;
+	unsigned letters = 0, upper = 0, caps;
+	unsigned char end;
+	size_t off = b->lowlen + (b->lowlen > 0), n = off;
+
+	if (b->n >= CTOK_MAX_TOKENS)
+		return 0;
+	do {
+		if (len - i < 8)
+			return 0;
+		chunk_read(&ch, text + i);
+		if (chunk_elongated(&ch) || (n > off &&
+		    chunk_byte(&ch, 0) == (unsigned char)b->low[n - 1]) ||
+		    n - off + ch.k + 3 > CTOK_MAX_WORD)
+			return 0;
+		store_le64(b->low + n, ch.lc);
+		n += ch.k;
+		i += ch.k;
+		letters += count_bytes(ch.alpha & ch.keep);
+		upper += count_bytes(ch.upper & ch.keep);
+	} while (ch.k == 8);
+	end = (unsigned char)text[i];
+	if (end >= 0x80 || end == '\'')
+		return 0;
+	if (off > 0)
+		b->low[off - 1] = ' ';
+	b->lowlen = n;
+	caps = letters >= 2 && upper == letters;
+	t = &b->t[b->n++];
+	t->off = (uint32_t)off;
+	t->len = (uint16_t)(n - off);
+	t->type = CTOK_WORD;
+	t->flags = caps ? CTOK_CAPS : 0;
+	/* hash_token; of the last 8 bytes read, when there are no others */
+	t->hash = n - off < 8 ? hash_final(hash_step(n - off, ch.lc & ch.keep)) :
+	    hash_token(b->low + off, n - off);
+	b->ncaps += caps && letters >= 3;
+	b->nwords++;
+	/* past the space that most often follows, as ctok_run would be */
+	return i + (end == ' ');
 }
 
 static void
@@ -274,25 +473,43 @@ word_put(struct ctok_buf *b, struct ctok *t, struct wordstate *ws, ucs4_t uc)
 	word_add(b, t, ws, lc);
 }
 
+/* Past a word from text[i] when there is no room for more tokens. */
+static size_t
+word_skip(const char *text, size_t len, size_t i)
+{
+	ucs4_t uc;
+	size_t k;
+
+	while (i < len) {
+		if (is_ascii_alnum((unsigned char)text[i])) {
+			i++;
+			continue;
+		}
+		if ((unsigned char)text[i] < 0x80 && text[i] != '\'')
+			break;
+		if ((k = decode(text + i, len - i, &uc)) == 0 || !is_letter(uc))
+			k = inner_apostrophe(text + i, len - i);
+		if (k == 0)
+			break;
+		i += k;
+	}
+	return i;
+}
+
 /* A word from text[i]; returns the index after it. */
 static size_t
 word(struct ctok_buf *b, const char *text, size_t len, size_t i)
 {
-	struct wordstate ws = { .hash = CTOK_HASH_INIT };
-	struct ctok *t, dummy;
+	struct wordstate ws = { 0, 0, 0, 0 };
+	struct ctok *t;
 	ucs4_t uc;
 	size_t k;
 
-	if ((t = tok_begin(b, CTOK_WORD)) == NULL) {
-		t = &dummy;
-		t->off = (uint32_t)b->lowlen;
-	}
+	if ((t = tok_begin(b, CTOK_WORD)) == NULL)
+		return word_skip(text, len, i);
 	while (i < len) {
 		if (is_ascii_alnum((unsigned char)text[i])) {
-			if (t != &dummy)
-				i = word_ascii(b, t, &ws, text, len, i);
-			else
-				i++;
+			i = word_ascii(b, t, &ws, text, len, i);
 			continue;
 		}
 		/* ASCII but for an apostrophe: the end of the word. */
@@ -302,24 +519,21 @@ word(struct ctok_buf *b, const char *text, size_t len, size_t i)
 			if ((k = inner_apostrophe(text + i, len - i)) == 0)
 				break;
 			i += k;
-			if (t != &dummy && b->lowlen - t->off + 2 <= CTOK_MAX_WORD)
-				word_byte(b, &ws, '\'');
+			if (b->lowlen - t->off + 2 <= CTOK_MAX_WORD)
+				b->low[b->lowlen++] = '\'';
 			ws.last = '\'';
 			continue;
 		}
-		if (t != &dummy)
-			word_put(b, t, &ws, uc);
+		word_put(b, t, &ws, uc);
 		i += k;
 	}
-	if (t == &dummy)
-		return i;
 	if (ws.letters >= 2 && ws.upper == ws.letters) {
 		t->flags |= CTOK_CAPS;
 		if (ws.letters >= 3)
 			b->ncaps++;
 	}
 	b->nwords++;
-	tok_end(b, t, ws.hash);
+	tok_end(b, t);
 	return i;
 }
 
@@ -334,7 +548,6 @@ static size_t
 punct(struct ctok_buf *b, const char *text, size_t len, size_t i)
 {
 	struct ctok *t = tok_begin(b, CTOK_PUNCT);
-	uint32_t hash = CTOK_HASH_INIT;
 	size_t n = 0, marks = 0;
 
 	for (; i < len && is_ascii_punct((unsigned char)text[i]); i++) {
@@ -344,13 +557,12 @@ punct(struct ctok_buf *b, const char *text, size_t len, size_t i)
 			b->nquestion++;
 		if (t != NULL && n++ < CTOK_MAX_PUNCT) {
 			b->low[b->lowlen++] = text[i];
-			hash = hash_byte(hash, (unsigned char)text[i]);
 			if (text[i] == '!' || text[i] == '?')
 				marks++;
 		}
 	}
 	if (t != NULL) {
-		tok_end(b, t, hash);
+		tok_end(b, t);
 		if (marks >= 2)
 			b->nshout++;
 	}
@@ -361,25 +573,21 @@ static void
 symbol(struct ctok_buf *b, const char *s, size_t k)
 {
 	struct ctok *t;
-	uint32_t hash = CTOK_HASH_INIT;
-	size_t i;
 
 	if ((t = tok_begin(b, CTOK_SYMBOL)) == NULL)
 		return;
-	for (i = 0; i < k; i++) {
-		b->low[b->lowlen++] = s[i];
-		hash = hash_byte(hash, (unsigned char)s[i]);
-	}
-	tok_end(b, t, hash);
+	memcpy(b->low + b->lowlen, s, k);
+	b->lowlen += k;
+	tok_end(b, t);
 }
 
 /* Starts a URL? */
 static int
 is_url(const char *s, size_t n)
 {
-	return (n >= 7 && strncmp(s, "http://", 7) == 0) ||
-	    (n >= 8 && strncmp(s, "https://", 8) == 0) ||
-	    (n >= 4 && strncmp(s, "www.", 4) == 0);
+	return (n >= 7 && memcmp(s, "http://", 7) == 0) ||
+	    (n >= 8 && memcmp(s, "https://", 8) == 0) ||
+	    (n >= 4 && memcmp(s, "www.", 4) == 0);
 }
 
 static size_t
@@ -400,10 +608,17 @@ skip_mention(const char *text, size_t len, size_t i)
 	return i;
 }
 
+/*
+ * Room for the tokens of len bytes of text. Each byte gives at most two
+ * bytes of low (a one-byte token and its separator; a two-byte letter
+ * whose lowercase takes three, and its separator); then CTOK_PAD bytes
+ * more, and as many again for word_fast, that writes 8 bytes at a time,
+ * and tok_end, that reads 8.
+ */
 static void
 reserve(struct ctok_buf *b, size_t len)
 {
-	size_t need = 2 * len + 16, ntok = len + 1;
+	size_t need = 2 * len + 2 * CTOK_PAD, ntok = len + 1;
 
 	if (b->lowcap < need) {
 		free(b->low);
@@ -417,6 +632,30 @@ reserve(struct ctok_buf *b, size_t len)
 		b->t = xreallocarray(NULL, ntok, sizeof *b->t);
 		b->cap = ntok;
 	}
+}
+
+/* An ASCII byte at text[i] that is not a space. */
+static inline size_t
+ascii_token(struct ctok_buf *b, const char *text, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char)text[i];
+	size_t k;
+
+	if (is_ascii_alnum(c)) {
+		if ((c == 'h' || c == 'w') && is_url(text + i, len - i))
+			return skip_nonspace(text, len, i);
+		if ((k = word_fast(b, text, len, i)) != 0)
+			return k;
+		return word(b, text, len, i);
+	}
+	if (c == '@' && i + 1 < len &&
+	    (is_ascii_alnum((unsigned char)text[i + 1]) || text[i + 1] == '_'))
+		return skip_mention(text, len, i);
+	if (c == '#' && i + 1 < len &&
+	    !is_ascii_space((unsigned char)text[i + 1]) &&
+	    !is_ascii_punct((unsigned char)text[i + 1]))
+		return i + 1;
+	return punct(b, text, len, i);
 }
 
 void
@@ -437,22 +676,8 @@ ctok_run(struct ctok_buf *b, const char *text, size_t len)
 		if (c < 0x80) {
 			if (is_ascii_space(c))
 				i++;
-			else if (is_ascii_alnum(c)) {
-				if ((c == 'h' || c == 'w') &&
-				    is_url(text + i, len - i))
-					i = skip_nonspace(text, len, i);
-				else
-					i = word(b, text, len, i);
-			} else if (c == '@' && i + 1 < len &&
-			    (is_ascii_alnum((unsigned char)text[i + 1]) ||
-			    text[i + 1] == '_'))
-				i = skip_mention(text, len, i);
-			else if (c == '#' && i + 1 < len &&
-			    !is_ascii_space((unsigned char)text[i + 1]) &&
-			    !is_ascii_punct((unsigned char)text[i + 1]))
-				i++;
 			else
-				i = punct(b, text, len, i);
+				i = ascii_token(b, text, len, i);
 			continue;
 		}
 		if ((k = decode(text + i, len - i, &uc)) == 0)
@@ -465,5 +690,6 @@ ctok_run(struct ctok_buf *b, const char *text, size_t len)
 			i += k;
 		}
 	}
-	b->low[b->lowlen] = '\0';
+	/* NUL, and more (classify-token.h) */
+	memset(b->low + b->lowlen, 0, CTOK_PAD);
 }
