@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,23 +29,34 @@
  */
 #define NONE		UINT32_MAX
 #define NSTRINGS	10
-#define PIPE_BUFFER	(1 << 20)
+#define PIPE_BUFFER	(1 << 20)	/* the pipe's size, the parent's buffer */
+#define OUT_CHUNK	(256 << 10)	/* the child's writes */
+#define IN_BUFFER	(256 << 10)	/* the child's reads of the input */
 
 struct reader {
 	pid_t		 pid;
-	FILE		*in;		/* the parent's end of the pipe */
-	char		*buf;		/* the current record's body */
-	size_t		 cap;
+	int		 fd;		/* the parent's end of the pipe, or -1 */
+	/* what was read from the pipe and not decoded yet is buf[start..end):
+	 * records are decoded where they lie, the strings of the current
+	 * message included, and the rest moves to the front only when a
+	 * record does not fit after it */
+	char		*buf;
+	size_t		 cap, start, end;
 	unsigned long	 lines, rejected;
 	int		 ended;
 };
 
 /* ---- the child: read, parse, write records ----------------------------- */
 
+/* Records are built one after the other in buf and written to the pipe
+ * OUT_CHUNK bytes at a time: through stdio, whose buffer for a pipe is
+ * 4 KiB whatever setvbuf asks, each write woke the parent some 100,000
+ * times for a million messages. */
 struct out {
-	FILE	*fp;
+	int	 fd;
 	char	*buf;
 	size_t	 len, cap;
+	size_t	 rec;		/* where the record being built starts */
 };
 
 static void
@@ -69,21 +81,40 @@ out_string(struct out *o, const char *s)
 		out_add(o, s, n);
 }
 
-/* Send the record built in o->buf after its 5-byte header. */
+/* Write what was built: 0, or -1 if the parent is gone. */
+static int
+out_flush(struct out *o)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < o->len) {
+		n = write(o->fd, o->buf + done, o->len - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	o->len = 0;
+	return 0;
+}
+
+/* Finish the record built since out_begin: its 5-byte header. */
 static int
 out_send(struct out *o, char type)
 {
-	uint32_t len = (uint32_t)(o->len - 5);
+	uint32_t len = (uint32_t)(o->len - o->rec - 5);
 
-	memcpy(o->buf, &len, sizeof len);
-	o->buf[4] = type;
-	return fwrite(o->buf, 1, o->len, o->fp) == o->len ? 0 : -1;
+	memcpy(o->buf + o->rec, &len, sizeof len);
+	o->buf[o->rec + 4] = type;
+	return o->len >= OUT_CHUNK ? out_flush(o) : 0;
 }
 
 static void
 out_begin(struct out *o)
 {
-	o->len = 0;
+	o->rec = o->len;
 	out_add(o, "\0\0\0\0\0", 5);
 }
 
@@ -178,11 +209,14 @@ child_main(FILE *fp, const char *name, size_t max_line,
 {
 	struct classify_set *cs = conf != NULL ? classify_set_new(conf) : NULL;
 	char *line = xmalloc(max_line + 2), *err;
+	char *inbuf = xmalloc(IN_BUFFER);
 	uint64_t lines = 0, rejected = 0;
 	int too_long, rc;
 	struct msg m;
 	size_t len;
 
+	/* stdio reads a file 4 KiB at a time unless given a buffer */
+	setvbuf(fp, inbuf, _IOFBF, IN_BUFFER);
 	while ((rc = read_line(fp, line, max_line + 2, &len, &too_long)) == 1) {
 		lines++;
 		if (too_long) {
@@ -218,7 +252,8 @@ child_main(FILE *fp, const char *name, size_t max_line,
 		out_add(o, &rejected, sizeof rejected);
 		out_send(o, 'E');
 	}
-	return fflush(o->fp) == 0 ? 0 : 1;
+	free(inbuf);	/* fp is not read again */
+	return out_flush(o) == 0 ? 0 : 1;
 }
 
 /* ---- the parent ------------------------------------------------------------ */
@@ -252,50 +287,78 @@ reader_start(FILE *fp, const char *name, size_t max_line,
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(1);
-		if ((o.fp = fdopen(fds[1], "w")) == NULL)
-			_exit(1);
-		setvbuf(o.fp, NULL, _IOFBF, PIPE_BUFFER);
+		o.fd = fds[1];
 		rc = child_main(fp, name, max_line, conf, &o);
 		free(o.buf);
-		fclose(o.fp);
+		close(o.fd);
 		_exit(rc);
 	}
 	close(fds[1]);
+#ifdef F_SETPIPE_SZ
+	/* fewer, larger transfers: each wakes the other side once; an error
+	 * leaves the default size */
+	(void)fcntl(fds[0], F_SETPIPE_SZ, PIPE_BUFFER);
+#endif
 	r = xcalloc(1, sizeof *r);
 	r->pid = pid;
-	if ((r->in = fdopen(fds[0], "r")) == NULL) {
-		xasprintf(errstr, "fdopen: %s", strerror(errno));
-		close(fds[0]);
-		reader_stop(r);
-		return NULL;
-	}
-	setvbuf(r->in, NULL, _IOFBF, PIPE_BUFFER);
+	r->fd = fds[0];
+	r->cap = PIPE_BUFFER;
+	r->buf = xmalloc(r->cap);
 	return r;
 }
 
-/* Take a string from the record at *p; NULL for an absent one. */
+/* Have at least n bytes at buf[start..]: 0, or -1 if the pipe ended or
+ * failed first. */
 static int
-take_string(struct reader *r, size_t *p, size_t len, char **out)
+fill(struct reader *r, size_t n)
+{
+	ssize_t got;
+
+	if (r->end - r->start >= n)
+		return 0;
+	if (r->start + n > r->cap) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+		if (n > r->cap) {
+			r->cap = n;
+			r->buf = xreallocarray(r->buf, r->cap, 1);
+		}
+	}
+	while (r->end - r->start < n) {
+		got = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (got == -1 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		r->end += (size_t)got;
+	}
+	return 0;
+}
+
+/* Take a string from the record body at *p; NULL for an absent one. */
+static int
+take_string(char *body, size_t *p, size_t len, char **out)
 {
 	uint32_t n;
 
 	if (*p + sizeof n > len)
 		return -1;
-	memcpy(&n, r->buf + *p, sizeof n);
+	memcpy(&n, body + *p, sizeof n);
 	*p += sizeof n;
 	if (n == NONE) {
 		*out = NULL;
 		return 0;
 	}
-	if (n == 0 || *p + n > len || r->buf[*p + n - 1] != '\0')
+	if (n == 0 || *p + n > len || body[*p + n - 1] != '\0')
 		return -1;
-	*out = r->buf + *p;
+	*out = body + *p;
 	*p += n;
 	return 0;
 }
 
 static int
-decode_msg(struct reader *r, size_t len, struct msg *m)
+decode_msg(char *body, size_t len, struct msg *m)
 {
 	char *lang = NULL;
 	char **strings[NSTRINGS] = {
@@ -308,59 +371,64 @@ decode_msg(struct reader *r, size_t len, struct msg *m)
 	memset(m, 0, sizeof *m);
 	if (len < sizeof m->created_ms + sizeof m->complaint_score + sizeof b)
 		return -1;
-	memcpy(&m->created_ms, r->buf, sizeof m->created_ms);
+	memcpy(&m->created_ms, body, sizeof m->created_ms);
 	p += sizeof m->created_ms;
-	memcpy(&m->complaint_score, r->buf + p, sizeof m->complaint_score);
+	memcpy(&m->complaint_score, body + p, sizeof m->complaint_score);
 	p += sizeof m->complaint_score;
-	memcpy(b, r->buf + p, sizeof b);
+	memcpy(b, body + p, sizeof b);
 	p += sizeof b;
 	m->kind = b[0];
 	m->direction = b[1];
 	m->complaint = b[2];
 	m->scored = b[3];
 	for (i = 0; i < NSTRINGS; i++)
-		if (take_string(r, &p, len, strings[i]) == -1)
+		if (take_string(body, &p, len, strings[i]) == -1)
 			return -1;
-	if (lang != NULL)
-		snprintf(m->lang, sizeof m->lang, "%s", lang);
+	if (lang != NULL) {
+		/* truncated as snprintf would, without its cost per message */
+		size_t n = strnlen(lang, sizeof m->lang - 1);
+
+		memcpy(m->lang, lang, n);
+		m->lang[n] = '\0';
+	}
 	return p == len ? 0 : -1;
 }
 
 int
 reader_next(struct reader *r, struct msg *m, char **errstr)
 {
-	unsigned char hdr[5];
 	uint32_t len;
 	uint64_t counts[2];
+	char *body;
+	int type;
 
 	if (r->ended)
 		return 0;
-	if (fread(hdr, 1, sizeof hdr, r->in) != sizeof hdr)
+	if (fill(r, 5) == -1)
 		goto died;
-	memcpy(&len, hdr, sizeof len);
-	if (len > r->cap) {
-		r->cap = len;
-		r->buf = xreallocarray(r->buf, r->cap, 1);
-	}
-	if (len > 0 && fread(r->buf, 1, len, r->in) != len)
+	memcpy(&len, r->buf + r->start, sizeof len);
+	type = (unsigned char)r->buf[r->start + 4];
+	if (fill(r, 5 + (size_t)len) == -1)
 		goto died;
-	switch (hdr[4]) {
+	body = r->buf + r->start + 5;
+	r->start += 5 + (size_t)len;
+	switch (type) {
 	case 'M':
-		if (decode_msg(r, len, m) == 0)
+		if (decode_msg(body, len, m) == 0)
 			return 1;
 		break;
 	case 'E':
 		if (len != sizeof counts)
 			break;
-		memcpy(counts, r->buf, sizeof counts);
+		memcpy(counts, body, sizeof counts);
 		r->lines = counts[0];
 		r->rejected = counts[1];
 		r->ended = 1;
 		return 0;
 	case 'X':
-		if (len == 0 || r->buf[len - 1] != '\0')
+		if (len == 0 || body[len - 1] != '\0')
 			break;
-		xasprintf(errstr, "read error: %s", r->buf);
+		xasprintf(errstr, "read error: %s", body);
 		return -1;
 	}
 	xasprintf(errstr, "the reading process sent a bad record");
@@ -389,8 +457,8 @@ reader_stop(struct reader *r)
 		return;
 	if (!r->ended)
 		kill(r->pid, SIGTERM);
-	if (r->in != NULL)
-		fclose(r->in);
+	if (r->fd != -1)
+		close(r->fd);
 	while (waitpid(r->pid, &status, 0) == -1 && errno == EINTR)
 		;
 	free(r->buf);

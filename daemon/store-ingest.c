@@ -24,19 +24,48 @@
  * keeps resident; when it is full it is emptied and fills again. */
 #define CONV_CACHE_BULK		(1u << 17)	/* 4 MiB of slots */
 #define CONV_CACHE_DEFAULT	(1u << 12)	/* 128 KiB of slots */
+/* Bytes of keys per entry, on average, that the cache may hold before it
+ * is emptied as when full: usual keys take some 30, and conversations of
+ * MSG_MAX_ID bytes would otherwise take 67 MiB for CONV_CACHE_BULK. */
+#define CONV_KEY_BYTES		48
+/* What a batch may keep of its new messages before store_batch_full says
+ * to commit it: an import's batch of 50,000 messages with ids of the usual
+ * length takes some 4 MiB, but ids of up to MSG_MAX_ID bytes take 30 times
+ * as much. With SQLite's page cache and the conversation cache, this keeps
+ * an import within 64 MiB whatever its input. */
+#define BATCH_MEMORY_MAX	(12u << 20)
+/* New messages of one conversation that the engine takes at a time. */
+#define APPEND_SLICE		8192
 
-/* A message the batch added. */
+/* A message the batch added: what its conversation's waits need of it.
+ * Its strings follow each other in the arena: the id, then for a broadcast
+ * message the author and in_reply_to when present (the engine reads
+ * neither for a direct message). */
 struct newmsg {
 	int64_t		 conv_id;
-	struct engine_msg em;
-	size_t		 off[3];	/* id, author, in_reply_to */
+	int64_t		 account_id;
+	int64_t		 ref;		/* its row id */
+	int64_t		 created_ms;
+	size_t		 strings;	/* arena offset of the id */
+	uint8_t		 kind;
+	uint8_t		 direction;
+	uint8_t		 complaint;	/* flagged as a complaint */
+	uint8_t		 created;	/* it added its conversation */
+	uint8_t		 has_author;
+	uint8_t		 has_reply_to;
 };
 
 /* (account, kind, conversation) -> row id, so that most messages need no
- * query to find their conversation. */
+ * query to find their conversation. The keys live in the cache's arena
+ * (the account id, the kind, the conversation and its NUL); a slot keeps
+ * its offset and a tag, 31 bits of the key's hash, so that a probe reads
+ * the arena only for a likely match. Conversations are at most
+ * MSG_MAX_ID bytes (longer ones are not cached): CONV_CACHE_BULK keys fit
+ * in 32-bit offsets. */
 struct conv_slot {
-	char	*key;
-	int64_t	 id;
+	int64_t		 id;
+	uint32_t	 key;		/* arena offset of the key */
+	uint32_t	 tag;		/* 0: a free slot */
 };
 
 /* The row ids of the batch's messages of one hour. */
@@ -54,10 +83,11 @@ struct ingest {
 	size_t		 ntouched, touched_cap;
 	struct newmsg	*news;
 	size_t		 nnews, news_cap;
-	struct sq_arena	 arena;
+	struct sq_arena	 arena;		/* the new messages' strings */
 	struct conv_slot *slots;
 	size_t		 nslots, nused;
 	size_t		 max_used;	/* CONV_CACHE_BULK or _DEFAULT */
+	struct sq_arena	 keys;		/* the cached conversations' keys */
 };
 
 /* ---- memory of the batch ---------------------------------------------------- */
@@ -65,13 +95,10 @@ struct ingest {
 static void
 conv_cache_clear(struct ingest *in)
 {
-	size_t i;
-
-	for (i = 0; i < in->nslots; i++)
-		free(in->slots[i].key);
-	free(in->slots);
-	in->slots = NULL;
-	in->nslots = in->nused = 0;
+	if (in->slots != NULL)
+		memset(in->slots, 0, in->nslots * sizeof *in->slots);
+	in->nused = 0;
+	in->keys.len = 0;
 }
 
 void
@@ -79,7 +106,8 @@ ingest_free(struct ingest *in)
 {
 	if (in == NULL)
 		return;
-	conv_cache_clear(in);
+	free(in->slots);
+	free(in->keys.buf);
 	free(in->hours);
 	free(in->touched);
 	free(in->news);
@@ -140,44 +168,81 @@ ingest_touch(struct store *st, int64_t conv_id, int64_t account_id, int kind,
 /* ---- the conversation cache ------------------------------------------------- */
 
 static uint64_t
-hash_key(const char *p)
+hash_conv(int64_t account, int kind, const char *conv)
 {
 	uint64_t h = 1469598103934665603ULL;
 
-	for (; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ (uint64_t)account) * 1099511628211ULL;
+	h = (h ^ (uint64_t)kind) * 1099511628211ULL;
+	for (; *conv != '\0'; conv++)
+		h = (h ^ (unsigned char)*conv) * 1099511628211ULL;
 	return h;
 }
 
-static struct conv_slot *
-conv_slot(struct ingest *in, const char *key)
+/* The tag of a key of hash h: its high bits, never 0 (a free slot). */
+static uint32_t
+conv_tag(uint64_t h)
 {
-	size_t i = hash_key(key) & (in->nslots - 1);
+	return (uint32_t)(h >> 32) | 1;
+}
 
-	while (in->slots[i].key != NULL && strcmp(in->slots[i].key, key) != 0)
-		i = (i + 1) & (in->nslots - 1);
-	return &in->slots[i];
+/* A key in the arena: the account id, the kind, the conversation. */
+static int
+conv_key_is(const struct ingest *in, uint32_t key, int64_t account, int kind,
+    const char *conv)
+{
+	const char *p = in->keys.buf + key;
+	int64_t a;
+
+	memcpy(&a, p, sizeof a);
+	return a == account && (unsigned char)p[sizeof a] == (unsigned)kind &&
+	    strcmp(p + sizeof a + 1, conv) == 0;
+}
+
+/* The slot of a conversation (hash h), or the free slot where it would go. */
+static struct conv_slot *
+conv_slot(struct ingest *in, int64_t account, int kind, const char *conv,
+    uint64_t h)
+{
+	uint32_t tag = conv_tag(h);
+	size_t i = h & (in->nslots - 1);
+	struct conv_slot *s;
+
+	for (;; i = (i + 1) & (in->nslots - 1)) {
+		s = &in->slots[i];
+		if (s->tag == 0 || (s->tag == tag &&
+		    conv_key_is(in, s->key, account, kind, conv)))
+			return s;
+	}
 }
 
 static void
-conv_cache_put(struct ingest *in, const char *key, int64_t id)
+conv_cache_put(struct ingest *in, int64_t account, int kind, const char *conv,
+    uint64_t h, int64_t id)
 {
 	struct conv_slot *s;
+	size_t len = strlen(conv);
+	unsigned char k = (unsigned char)kind;
 
-	if (in->nused >= in->max_used)
+	if (len > MSG_MAX_ID)
+		return;		/* not cached: keys stay in 32-bit offsets */
+	if (in->nused >= in->max_used || in->keys.len + sizeof account + 1 +
+	    len + 1 > in->max_used * CONV_KEY_BYTES)
 		conv_cache_clear(in);
 	if (in->nslots == 0) {
 		in->nslots = 2 * in->max_used;
 		in->slots = xcalloc(in->nslots, sizeof *in->slots);
 	}
-	s = conv_slot(in, key);
-	if (s->key != NULL) {
-		s->id = id;
-		return;
+	s = conv_slot(in, account, kind, conv, h);
+	if (s->tag == 0) {
+		s->tag = conv_tag(h);
+		s->key = (uint32_t)sq_arena_put(&in->keys, &account,
+		    sizeof account);
+		sq_arena_put(&in->keys, &k, 1);
+		sq_arena_put(&in->keys, conv, len + 1);
+		in->nused++;
 	}
-	s->key = xstrdup(key);
 	s->id = id;
-	in->nused++;
 }
 
 /* ---- messages ------------------------------------------------------------- */
@@ -277,16 +342,15 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
     int *created, char **errstr)
 {
 	struct ingest *in = st->ingest;
+	uint64_t h = hash_conv(account, kind, conv);
 	struct conv_slot *slot;
-	char key[MSG_MAX_ID + 48];
 	sqlite3_stmt *s;
 	int64_t id = -1;
 	int rc;
 
 	*created = 0;
-	/* conv is at most MSG_MAX_ID bytes: the key always fits */
-	snprintf(key, sizeof key, "%lld/%d/%s", (long long)account, kind, conv);
-	if (in->nslots > 0 && (slot = conv_slot(in, key))->key != NULL)
+	if (in->nslots > 0 &&
+	    (slot = conv_slot(in, account, kind, conv, h))->tag != 0)
 		return slot->id;
 	if ((s = sq_stmt(st, S_CONV_GET)) == NULL)
 		goto fail;
@@ -309,7 +373,7 @@ conversation_id(struct store *st, int64_t account, int kind, const char *conv,
 		id = sqlite3_last_insert_rowid(st->db);
 		*created = 1;
 	}
-	conv_cache_put(in, key, id);
+	conv_cache_put(in, account, kind, conv, h, id);
 	return id;
 fail:
 	sq_err(st, errstr, "cannot find or add conversation");
@@ -454,7 +518,8 @@ save_hours(struct store *st)
 }
 
 static void
-remember_new(struct ingest *in, int64_t conv, int64_t ref, const struct msg *m)
+remember_new(struct ingest *in, int64_t account, int64_t conv, int created,
+    int64_t ref, const struct msg *m)
 {
 	struct newmsg *n;
 
@@ -463,22 +528,42 @@ remember_new(struct ingest *in, int64_t conv, int64_t ref, const struct msg *m)
 		in->news = xreallocarray(in->news, in->news_cap, sizeof *in->news);
 	}
 	n = &in->news[in->nnews++];
-	memset(n, 0, sizeof *n);
 	n->conv_id = conv;
-	n->em.ref = ref;
-	n->em.created_ms = m->created_ms;
-	n->em.direction = m->direction;
-	n->em.complaint = m->complaint == MSG_COMPLAINT_YES;
-	n->off[0] = sq_arena_add(&in->arena, m->id);
-	n->off[1] = sq_arena_add(&in->arena, m->author);
-	n->off[2] = sq_arena_add(&in->arena, m->in_reply_to);
+	n->account_id = account;
+	n->ref = ref;
+	n->created_ms = m->created_ms;
+	n->kind = (uint8_t)m->kind;
+	n->direction = (uint8_t)m->direction;
+	n->complaint = m->complaint == MSG_COMPLAINT_YES;
+	n->created = (uint8_t)created;
+	n->strings = sq_arena_add(&in->arena, m->id);
+	n->has_author = n->has_reply_to = 0;
+	if (m->kind != MSG_BROADCAST)
+		return;
+	if (m->author != NULL) {
+		sq_arena_add(&in->arena, m->author);
+		n->has_author = 1;
+	}
+	if (m->in_reply_to != NULL) {
+		sq_arena_add(&in->arena, m->in_reply_to);
+		n->has_reply_to = 1;
+	}
+}
+
+int
+store_batch_full(struct store *st)
+{
+	const struct ingest *in = st->ingest;
+
+	return in != NULL && in->arena.len + in->nnews * sizeof *in->news >=
+	    BATCH_MEMORY_MAX;
 }
 
 int
 store_put_message(struct store *st, const struct msg *m, int *added,
     char **errstr)
 {
-	int64_t account, conv;
+	int64_t account, conv, ref;
 	sqlite3_stmt *s;
 	int created;
 
@@ -493,7 +578,8 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 	if ((conv = conversation_id(st, account, m->kind, m->conversation,
 	    &created, errstr)) == -1)
 		return -1;
-	if ((s = sq_stmt(st, S_MSG_ADD)) == NULL) {
+	/* every parameter is bound below */
+	if ((s = sq_stmt_rebind(st, S_MSG_ADD)) == NULL) {
 		sq_err(st, errstr, "cannot add message");
 		return -1;
 	}
@@ -517,9 +603,9 @@ store_put_message(struct store *st, const struct msg *m, int *added,
 	if (sqlite3_changes(st->db) == 0)
 		return update_message(st, account, m, errstr);
 	*added = 1;
-	remember_new(st->ingest, conv, sqlite3_last_insert_rowid(st->db), m);
-	note_hour(st->ingest, m->created_ms, sqlite3_last_insert_rowid(st->db));
-	touch(st->ingest, conv, account, m->kind, 0, created);
+	ref = sqlite3_last_insert_rowid(st->db);
+	remember_new(st->ingest, account, conv, created, ref, m);
+	note_hour(st->ingest, m->created_ms, ref);
 	return 0;
 }
 
@@ -553,42 +639,70 @@ touched_unique(struct ingest *in, size_t from)
 	in->ntouched = j;
 }
 
-static int
-cmp_newmsg(const void *pa, const void *pb)
+/* The engine's view of a new message; its strings are in the arena. */
+static struct engine_msg
+news_engine_msg(const struct ingest *in, const struct newmsg *n)
 {
+	struct engine_msg em = {
+		.ref = n->ref,
+		.id = in->arena.buf + n->strings,
+		.created_ms = n->created_ms,
+		.direction = n->direction,
+		.complaint = n->complaint,
+	};
+	const char *p = em.id + strlen(em.id) + 1;
+
+	if (n->has_author) {
+		em.author = p;
+		p += strlen(p) + 1;
+	}
+	if (n->has_reply_to)
+		em.in_reply_to = p;
+	return em;
+}
+
+static int
+cmp_newmsg(const void *pa, const void *pb, void *arg)
+{
+	const struct ingest *in = arg;
 	const struct newmsg *a = pa, *b = pb;
 
 	if (a->conv_id != b->conv_id)
 		return (a->conv_id > b->conv_id) - (a->conv_id < b->conv_id);
-	return engine_msg_cmp(&a->em, &b->em);
+	/* what engine_msg_cmp reads */
+	return engine_msg_cmp(&(struct engine_msg){ .created_ms = a->created_ms,
+	    .direction = a->direction, .id = in->arena.buf + a->strings },
+	    &(struct engine_msg){ .created_ms = b->created_ms,
+	    .direction = b->direction, .id = in->arena.buf + b->strings });
 }
 
-/* The batch's new messages, by conversation in the engine's order. */
+/* The batch's new messages, by conversation in the engine's order (that of
+ * engine_msg_cmp), and one touched entry for each of their conversations. */
 static void
 news_prepare(struct ingest *in)
 {
 	size_t i;
 
-	for (i = 0; i < in->nnews; i++) {
-		struct newmsg *n = &in->news[i];
-
-		n->em.id = sq_arena_str(&in->arena, n->off[0]);
-		n->em.author = sq_arena_str(&in->arena, n->off[1]);
-		n->em.in_reply_to = sq_arena_str(&in->arena, n->off[2]);
-	}
 	if (in->nnews > 1)
-		qsort(in->news, in->nnews, sizeof *in->news, cmp_newmsg);
+		qsort_r(in->news, in->nnews, sizeof *in->news, cmp_newmsg, in);
+	for (i = 0; i < in->nnews; i++) {
+		const struct newmsg *n = &in->news[i];
+
+		touch(in, n->conv_id, n->account_id, n->kind, 0, n->created);
+	}
 }
 
-/* Bring one conversation up to date: append its new messages, or
+/* Bring one conversation up to date: append its new messages, APPEND_SLICE
+ * at a time so that the engine's memory does not grow with the batch, or
  * recompute it. */
 static int
 update_conversation(struct store *st, const struct touched *t, size_t *next)
 {
 	struct ingest *in = st->ingest;
+	struct touched slice = *t;
 	struct engine_msg *msgs;
-	size_t a, b, i;
-	int rc;
+	size_t a, b, end, i;
+	int rc = 1;
 
 	while (*next < in->nnews && in->news[*next].conv_id < t->conv_id)
 		(*next)++;
@@ -597,11 +711,18 @@ update_conversation(struct store *st, const struct touched *t, size_t *next)
 	*next = b;
 	if (t->full || a == b)
 		return waits_recompute(st, t);
-	msgs = xcalloc(b - a, sizeof *msgs);
-	for (i = a; i < b; i++)
-		msgs[i - a] = in->news[i].em;
-	rc = waits_append(st, t, msgs, b - a);
+	msgs = xreallocarray(NULL, b - a < APPEND_SLICE ? b - a : APPEND_SLICE,
+	    sizeof *msgs);
+	for (; a < b && rc == 1; a = end) {
+		end = b - a < APPEND_SLICE ? b : a + APPEND_SLICE;
+		for (i = a; i < end; i++)
+			msgs[i - a] = news_engine_msg(in, &in->news[i]);
+		rc = waits_append(st, &slice, msgs, end - a);
+		slice.created = 0;	/* the first slice saved its state */
+	}
 	free(msgs);
+	/* not appendable: a recomputation takes all of its messages, those
+	 * of the slices not appended yet included */
 	if (rc == 0)
 		return waits_recompute(st, t);
 	return rc == 1 ? 0 : -1;

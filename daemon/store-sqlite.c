@@ -19,6 +19,9 @@
  * holds the number of the last one applied.
  */
 
+/* The WAL file is cut back to this after a checkpoint (bytes). */
+#define WAL_SIZE_LIMIT	"67108864"
+
 static const char *const migrations[] = {
 	/* 1: messages, conversations, waits */
 	"CREATE TABLE accounts ("
@@ -216,6 +219,10 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    " first_inbound = ?3, first_msg = ?4, first_response_ms = ?5,"
 	    " first_complaint_ms = ?6, last_ms = ?7, last_dir = ?8, last_id = ?9"
 	    " WHERE id = ?1",
+	/* the same when only the last message changed: SQLite then leaves
+	 * the index conversations_first alone */
+	[S_CONV_SAVE_LAST] = "UPDATE conversations SET last_ms = ?2,"
+	    " last_dir = ?3, last_id = ?4 WHERE id = ?1",
 	[S_MSG_ADD] = "INSERT OR IGNORE INTO messages (account_id, msg_id,"
 	    " conv_id, direction, created_ms, author, in_reply_to, complaint,"
 	    " text, url, complaint_score, lang, cues)"
@@ -248,12 +255,17 @@ static const char *const stmt_sql[S_NSTMT] = {
 	    "   (SELECT account_id, msg_id FROM messages WHERE conv_id = ?1)",
 	[S_CROSS_ADD] = "INSERT OR IGNORE INTO cross_replies (conv_id, reply)"
 	    " VALUES (?, ?)",
-	[S_CONV_MSGS] = "SELECT id, msg_id, author, in_reply_to, created_ms,"
-	    " direction, complaint FROM messages WHERE conv_id = ?",
-	[S_CONV_FOREIGN] = "SELECT r.id, r.msg_id, r.author, r.in_reply_to,"
-	    " r.created_ms, r.direction, r.complaint"
+	/* all that acts in a conversation, its own messages and replies
+	 * from other threads (foreign), in the engine's order
+	 * (engine_msg_cmp: time, inbound first, id as strcmp) */
+	[S_CONV_ORDERED] = "SELECT id, msg_id, author, in_reply_to, created_ms,"
+	    " direction, complaint, 0 FROM messages WHERE conv_id = ?1"
+	    " UNION ALL"
+	    " SELECT r.id, r.msg_id, r.author, r.in_reply_to, r.created_ms,"
+	    " r.direction, r.complaint, 1"
 	    " FROM cross_replies x JOIN messages r ON r.id = x.reply"
-	    " WHERE x.conv_id = ?1 AND r.conv_id <> ?1",
+	    " WHERE x.conv_id = ?1 AND r.conv_id <> ?1"
+	    " ORDER BY 5, 6, 2",
 	[S_WAITS_OPEN] = "SELECT id, author, opened_ms, complaint_ms, open_msg,"
 	    " inbound FROM waits WHERE conv_id = ? AND closed_ms IS NULL",
 	[S_WAITS_DELETE] = "DELETE FROM waits WHERE conv_id = ?",
@@ -363,7 +375,7 @@ sq_err(struct store *st, char **errstr, const char *what)
 }
 
 sqlite3_stmt *
-sq_stmt(struct store *st, enum stmt_id id)
+sq_stmt_rebind(struct store *st, enum stmt_id id)
 {
 	sqlite3_stmt *s = st->stmt[id];
 
@@ -374,7 +386,16 @@ sq_stmt(struct store *st, enum stmt_id id)
 		s = st->stmt[id];
 	}
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	return s;
+}
+
+sqlite3_stmt *
+sq_stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = sq_stmt_rebind(st, id);
+
+	if (s != NULL)
+		sqlite3_clear_bindings(s);
 	return s;
 }
 
@@ -428,21 +449,24 @@ sq_column_text(sqlite3_stmt *s, int i)
 /* ---- strings of loaded rows -------------------------------------------- */
 
 size_t
-sq_arena_add(struct sq_arena *a, const char *s)
+sq_arena_put(struct sq_arena *a, const void *p, size_t n)
 {
-	size_t n;
-
-	if (s == NULL)
-		return SIZE_MAX;
-	n = strlen(s) + 1;
 	if (a->len + n > a->cap) {
 		while (a->len + n > a->cap)
 			a->cap = a->cap ? a->cap * 2 : 4096;
 		a->buf = xreallocarray(a->buf, a->cap, 1);
 	}
-	memcpy(a->buf + a->len, s, n);
+	memcpy(a->buf + a->len, p, n);
 	a->len += n;
 	return a->len - n;
+}
+
+size_t
+sq_arena_add(struct sq_arena *a, const char *s)
+{
+	if (s == NULL)
+		return SIZE_MAX;
+	return sq_arena_put(a, s, strlen(s) + 1);
 }
 
 const char *
@@ -545,6 +569,10 @@ migrate(struct store *st, char **errstr)
 
 #define CACHE_KIB	16384	/* page cache of a command */
 #define DAEMON_CACHE_KIB 2048	/* of the daemon (STORE_DAEMON) */
+/* Of an import (STORE_BULK). Its sorts may take as much again: 16 MiB was
+ * no faster, and left a recomputed conversation of 400,000 messages close
+ * to the 64 MiB an import may take. */
+#define BULK_CACHE_KIB	12288
 
 /* A reader that may not write (an operator in the daemon's group) sets
  * nothing that writes: WAL mode is already in the file. */
@@ -571,23 +599,33 @@ configure_connection(struct store *st, int flags, char **errstr)
 	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA foreign_keys = OFF;"
-	    "PRAGMA temp_store = MEMORY;"
+	    /* temp_store stays FILE: a sort larger than the page cache (that
+	     * of a long conversation recomputed) goes to a temporary file,
+	     * not to memory; smaller ones never touch the file */
 	    /* fewer checkpoints: each one writes the pages that every batch
 	     * dirties again (index pages); the WAL file is cut back to
 	     * 64 MiB after each */
 	    "PRAGMA wal_autocheckpoint = 10000;"
-	    "PRAGMA journal_size_limit = 67108864;";
+	    "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT ";";
+	/* A bulk import checkpoints less often, and leaves the WAL file at
+	 * its size in between: cutting it back to 64 MiB after each
+	 * checkpoint had the file system free, then allocate again, some
+	 * 150 MiB of it each time. store_close restores the limit, so that
+	 * the last close still truncates the file. */
+	static const char *bulk_pragmas =
+	    "PRAGMA wal_autocheckpoint = 50000;"
+	    "PRAGMA journal_size_limit = -1;";
 	char *sqlerr = NULL, cache[64];
 
 	/* first, before a page is read: the cache's block is sized then */
 	snprintf(cache, sizeof cache, "PRAGMA cache_size = -%d;",
-	    (flags & STORE_DAEMON) ? DAEMON_CACHE_KIB : CACHE_KIB);
+	    (flags & STORE_DAEMON) ? DAEMON_CACHE_KIB :
+	    (flags & STORE_BULK) ? BULK_CACHE_KIB : CACHE_KIB);
 	sqlite3_busy_timeout(st->db, 10000);
 	if (sqlite3_exec(st->db, cache, NULL, NULL, &sqlerr) != SQLITE_OK ||
 	    sqlite3_exec(st->db, pragmas, NULL, NULL, &sqlerr) != SQLITE_OK ||
-	    ((flags & STORE_BULK) && sqlite3_exec(st->db,
-	    "PRAGMA wal_autocheckpoint = 50000;", NULL, NULL, &sqlerr) !=
-	    SQLITE_OK)) {
+	    ((flags & STORE_BULK) && sqlite3_exec(st->db, bulk_pragmas, NULL,
+	    NULL, &sqlerr) != SQLITE_OK)) {
 		xasprintf(errstr, "%s: %s", st->path, sqlerr ? sqlerr : "?");
 		sqlite3_free(sqlerr);
 		return -1;
@@ -647,6 +685,17 @@ store_init_daemon(void)
 {
 	return sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0,
 	    -DAEMON_CACHE_KIB) == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * SQLite counts the memory it allocates under a lock, which its default
+ * build takes at every allocation and free (some twenty per message
+ * imported); the store never reads those statistics.
+ */
+int
+store_init_bulk(void)
+{
+	return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK ? 0 : -1;
 }
 
 struct store *
@@ -720,6 +769,10 @@ store_close(struct store *st)
 	for (i = 0; i < S_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sq_forget_accounts(st);
+	/* with a limit, the close (the last checkpoint) truncates the WAL */
+	if (st->bulk && st->db != NULL)
+		sqlite3_exec(st->db, "PRAGMA journal_size_limit = "
+		    WAL_SIZE_LIMIT, NULL, NULL, NULL);
 	if (st->db != NULL)
 		sqlite3_close(st->db);
 	free(st->path);

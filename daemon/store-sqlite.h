@@ -23,6 +23,7 @@ enum stmt_id {
 	S_CONV_ADD,
 	S_CONV_STATE,
 	S_CONV_SAVE,
+	S_CONV_SAVE_LAST,
 	S_MSG_ADD,
 	S_MSG_GET,
 	S_MSG_UPDATE,
@@ -34,8 +35,7 @@ enum stmt_id {
 	S_AWAIT_CLAIM,
 	S_AWAIT_DROP,
 	S_CROSS_ADD,
-	S_CONV_MSGS,
-	S_CONV_FOREIGN,
+	S_CONV_ORDERED,
 	S_WAITS_OPEN,
 	S_WAITS_DELETE,
 	S_WAIT_ADD,
@@ -123,6 +123,9 @@ struct store {
 /* store-sqlite.c */
 void	 sq_err(struct store *, char **errstr, const char *what);
 sqlite3_stmt *sq_stmt(struct store *, enum stmt_id);	/* reset, unbound */
+/* Reset but left bound: for statements whose every parameter the caller
+ * binds again on each use (the hot ones of an import). */
+sqlite3_stmt *sq_stmt_rebind(struct store *, enum stmt_id);
 int	 sq_exec(struct store *, enum stmt_id, char **errstr);
 void	 sq_bind_text(sqlite3_stmt *, int, const char *);	/* NULL: SQL NULL */
 void	 sq_bind_ms(sqlite3_stmt *, int, int64_t);	/* < 0: SQL NULL */
@@ -135,6 +138,7 @@ const struct account *sq_account_by_name(const struct store *,
 	    const char *platform, const char *name);
 
 size_t	 sq_arena_add(struct sq_arena *, const char *);	/* SIZE_MAX for NULL */
+size_t	 sq_arena_put(struct sq_arena *, const void *, size_t);	/* n bytes */
 const char *sq_arena_str(const struct sq_arena *, size_t);
 
 /* store-alerts.c */

@@ -9,6 +9,9 @@
 #include "store-sqlite.h"
 #include "xmalloc.h"
 
+/* Messages that a recomputation feeds to the engine at a time. */
+#define RECOMPUTE_SLICE	8192
+
 /*
  * Bringing the waits of a conversation up to date, one of two ways with
  * the same result. When a batch only appends to it (every new message
@@ -64,13 +67,39 @@ conv_state_load(struct store *st, int64_t conv, struct conv_state *cs)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Whether two states remember the same first message facts. */
 static int
-conv_state_save(struct store *st, int64_t conv, const struct conv_state *cs)
+conv_state_same_first(const struct conv_state *a, const struct conv_state *b)
 {
-	sqlite3_stmt *s = sq_stmt(st, S_CONV_SAVE);
+	return a->first_ms == b->first_ms &&
+	    a->first_inbound == b->first_inbound &&
+	    a->first_msg == b->first_msg &&
+	    a->first_response_ms == b->first_response_ms &&
+	    a->first_complaint_ms == b->first_complaint_ms;
+}
+
+/* Write cs; only its last message when the first facts are those of
+ * stored (as stored in the table), which spares the index on them. */
+static int
+conv_state_save(struct store *st, int64_t conv, const struct conv_state *cs,
+    const struct conv_state *stored)
+{
+	sqlite3_stmt *s;
 	int rc;
 
-	if (s == NULL)
+	if (stored != NULL && conv_state_same_first(cs, stored)) {
+		if ((s = sq_stmt_rebind(st, S_CONV_SAVE_LAST)) == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, conv);
+		sq_bind_ms(s, 2, cs->last_ms);
+		sqlite3_bind_int(s, 3, cs->last_dir);
+		sq_bind_text(s, 4, cs->last_id);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		return rc == SQLITE_DONE ? 0 : -1;
+	}
+	/* every parameter is bound below */
+	if ((s = sq_stmt_rebind(st, S_CONV_SAVE)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, conv);
 	sq_bind_ms(s, 2, cs->first_ms);
@@ -140,14 +169,18 @@ loaded_clear(struct loaded *l)
 	memset(l, 0, sizeof *l);
 }
 
-/* Append the rows of an (id, msg_id, author, in_reply_to, created_ms,
- * direction, complaint) query. */
+/* Load up to max rows of an (id, msg_id, author, in_reply_to, created_ms,
+ * direction, complaint, foreign) query into l, emptied first: 1 if
+ * rows may remain, 0 at the end (s is reset), -1 on error. */
 static int
-load_rows(sqlite3_stmt *s, struct loaded *l, int foreign)
+load_slice(sqlite3_stmt *s, struct loaded *l, size_t max)
 {
-	int rc;
+	size_t i;
+	int rc = SQLITE_DONE;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	l->n = 0;
+	l->arena.len = 0;
+	while (l->n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct engine_msg *m;
 
 		if (l->n == l->cap) {
@@ -164,44 +197,25 @@ load_rows(sqlite3_stmt *s, struct loaded *l, int foreign)
 		m->created_ms = sqlite3_column_int64(s, 4);
 		m->direction = sqlite3_column_int(s, 5);
 		m->complaint = sqlite3_column_int(s, 6) == MSG_COMPLAINT_YES;
-		m->foreign = foreign;
+		m->foreign = sqlite3_column_int(s, 7);
 		l->n++;
-	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int
-load_all(struct store *st, const struct touched *t, struct loaded *l)
-{
-	sqlite3_stmt *s;
-	size_t i;
-
-	if ((s = sq_stmt(st, S_CONV_MSGS)) == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, t->conv_id);
-	if (load_rows(s, l, 0) == -1)
-		return -1;
-	if (t->kind == MSG_BROADCAST) {
-		if ((s = sq_stmt(st, S_CONV_FOREIGN)) == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, t->conv_id);
-		if (load_rows(s, l, 1) == -1)
-			return -1;
 	}
 	for (i = 0; i < l->n; i++) {
 		l->msgs[i].id = sq_arena_str(&l->arena, l->off[i][0]);
 		l->msgs[i].author = sq_arena_str(&l->arena, l->off[i][1]);
 		l->msgs[i].in_reply_to = sq_arena_str(&l->arena, l->off[i][2]);
 	}
-	return 0;
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
 wait_insert(struct store *st, const struct touched *t,
     const struct engine_wait *w)
 {
-	sqlite3_stmt *s = sq_stmt(st, S_WAIT_ADD);
+	sqlite3_stmt *s = sq_stmt_rebind(st, S_WAIT_ADD);	/* all bound */
 	int rc;
 
 	if (s == NULL)
@@ -224,7 +238,7 @@ wait_insert(struct store *st, const struct touched *t,
 static int
 wait_update(struct store *st, const struct engine_wait *w)
 {
-	sqlite3_stmt *s = sq_stmt(st, S_WAIT_UPDATE);
+	sqlite3_stmt *s = sq_stmt_rebind(st, S_WAIT_UPDATE);	/* all bound */
 	int rc;
 
 	if (s == NULL)
@@ -316,50 +330,6 @@ touch_unresolved(struct store *st, const struct touched *t,
 			return -1;
 	}
 	return 0;
-}
-
-int
-waits_recompute(struct store *st, const struct touched *t)
-{
-	struct engine_result res;
-	struct loaded l = { 0 };
-	struct conv_state cs;
-	sqlite3_stmt *s;
-	size_t i;
-	int rc = -1;
-
-	memset(&res, 0, sizeof res);
-	/* from scratch: nothing remembered counts */
-	conv_state_empty(&cs);
-	/* replies elsewhere that awaited one of its messages act here now */
-	if (t->kind == MSG_BROADCAST &&
-	    (exec_ids(st, S_AWAIT_CLAIM, t->conv_id, -1, NULL) == -1 ||
-	    exec_ids(st, S_AWAIT_DROP, t->conv_id, -1, NULL) == -1))
-		return -1;
-	if (load_all(st, t, &l) == -1) {
-		loaded_clear(&l);
-		return -1;
-	}
-	engine_compute(t->kind, l.msgs, l.n, &res);
-	if ((s = sq_stmt(st, S_WAITS_DELETE)) == NULL)
-		goto out;
-	sqlite3_bind_int64(s, 1, t->conv_id);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto out;
-	sqlite3_reset(s);
-	for (i = 0; i < res.nwaits; i++)
-		if (wait_insert(st, t, &res.waits[i]) == -1)
-			goto out;
-	conv_state_update(&cs, &res, l.msgs, l.n);
-	if (conv_state_save(st, t->conv_id, &cs) == -1 ||
-	    touch_unresolved(st, t, &res, l.msgs) == -1)
-		goto out;
-	rc = 0;
-out:
-	free(cs.last_id);
-	engine_result_clear(&res);
-	loaded_clear(&l);
-	return rc;
 }
 
 /* ---- appending to the open waits -------------------------------------------- */
@@ -489,31 +459,29 @@ resume_open_waits(struct store *st, struct engine *e, int64_t conv,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-waits_append(struct store *st, const struct touched *t, struct engine_msg *msgs,
-    size_t n)
+/*
+ * Feed msgs, in the engine's order and after everything cs remembers, to
+ * the engine of a conversation resumed from cs and (if resume) from its
+ * open waits as stored; write the waits that changed and the new state to
+ * cs and the table. saved: whether the table holds cs already.
+ */
+static int
+feed(struct store *st, const struct touched *t, struct conv_state *cs,
+    int saved, int resume, struct engine_msg *msgs, size_t n)
 {
 	struct strings ss = { 0 };
 	struct lookup lk = { .st = st, .t = t, .strings = &ss };
 	const struct engine_result *res;
-	struct engine *e = NULL;
-	struct conv_state cs;
+	struct engine *e = engine_new(t->kind);
+	struct conv_state before = *cs;
 	size_t i;
-	int rc;
+	int rc = -1;
 
-	/* a conversation this batch created has no stored state to read */
-	if (t->created)
-		conv_state_empty(&cs);
-	else if (conv_state_load(st, t->conv_id, &cs) == -1)
-		return -1;
-	if ((rc = appendable(st, t, &cs, msgs, n)) != 1)
-		goto out;
-	rc = -1;
-	e = engine_new(t->kind);
-	if (cs.first_ms >= 0)
-		engine_resume(e, cs.first_ms, cs.first_inbound,
-		    cs.first_response_ms);
-	if (!t->created && resume_open_waits(st, e, t->conv_id, &ss) == -1)
+	before.last_id = NULL;		/* cs owns it; not compared */
+	if (cs->first_ms >= 0)
+		engine_resume(e, cs->first_ms, cs->first_inbound,
+		    cs->first_response_ms);
+	if (resume && resume_open_waits(st, e, t->conv_id, &ss) == -1)
 		goto out;
 	engine_feed(e, msgs, n, lookup_target, &lk);
 	if (lk.failed)
@@ -526,15 +494,78 @@ waits_append(struct store *st, const struct touched *t, struct engine_msg *msgs,
 		    w->changed && wait_update(st, w) == -1)
 			goto out;
 	}
-	conv_state_update(&cs, res, msgs, n);
-	if (conv_state_save(st, t->conv_id, &cs) == -1 ||
+	conv_state_update(cs, res, msgs, n);
+	if (conv_state_save(st, t->conv_id, cs, saved ? &before : NULL) == -1 ||
 	    touch_unresolved(st, t, res, msgs) == -1)
 		goto out;
-	rc = 1;
+	rc = 0;
 out:
 	engine_free(e);
 	strings_clear(&ss);
+	return rc;
+}
+
+int
+waits_append(struct store *st, const struct touched *t, struct engine_msg *msgs,
+    size_t n)
+{
+	struct conv_state cs;
+	int rc;
+
+	/* a conversation this batch created has no stored state to read,
+	 * and its row holds the empty one */
+	if (t->created)
+		conv_state_empty(&cs);
+	else if (conv_state_load(st, t->conv_id, &cs) == -1)
+		return -1;
+	if ((rc = appendable(st, t, &cs, msgs, n)) == 1 &&
+	    feed(st, t, &cs, 1, !t->created, msgs, n) == -1)
+		rc = -1;
 	free(cs.last_id);
 	return rc;
 }
 
+/* ---- recomputing from all messages ------------------------------------------ */
+
+/*
+ * From scratch: the waits are deleted and the messages fed again in the
+ * engine's order, RECOMPUTE_SLICE at a time, as appended ones would be.
+ * Reply targets are looked up among all stored messages either way, so the
+ * result is the same as from one feed of all of them, and memory does not
+ * grow with the conversation.
+ */
+int
+waits_recompute(struct store *st, const struct touched *t)
+{
+	struct loaded l = { 0 };
+	struct conv_state cs;
+	sqlite3_stmt *s;
+	int more, first = 1, rc = -1;
+
+	/* nothing remembered counts */
+	conv_state_empty(&cs);
+	/* replies elsewhere that awaited one of its messages act here now */
+	if (t->kind == MSG_BROADCAST &&
+	    (exec_ids(st, S_AWAIT_CLAIM, t->conv_id, -1, NULL) == -1 ||
+	    exec_ids(st, S_AWAIT_DROP, t->conv_id, -1, NULL) == -1))
+		return -1;
+	if (exec_ids(st, S_WAITS_DELETE, t->conv_id, -1, NULL) == -1 ||
+	    (s = sq_stmt(st, S_CONV_ORDERED)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, t->conv_id);
+	do {
+		if ((more = load_slice(s, &l, RECOMPUTE_SLICE)) == -1)
+			goto out;
+		/* the first feed saves the state, even of no message */
+		if ((l.n > 0 || first) &&
+		    feed(st, t, &cs, !first, !first, l.msgs, l.n) == -1)
+			goto out;
+		first = 0;
+	} while (more);
+	rc = 0;
+out:
+	sqlite3_reset(s);
+	free(cs.last_id);
+	loaded_clear(&l);
+	return rc;
+}

@@ -32,6 +32,9 @@ struct store;
 struct store *store_open(const char *path, int flags, char **errstr);
 /* Once in a daemon, before anything else uses the store: -1 on error. */
 int	store_init_daemon(void);
+/* Once in a bulk import, before anything else uses the store: -1 on error
+ * (SQLite was set up already), which only costs some speed. */
+int	store_init_bulk(void);
 void	store_close(struct store *);
 /* The schema version this build writes, and the one of the open database. */
 int	store_schema_latest(void);
@@ -44,6 +47,9 @@ int	store_put_message(struct store *, const struct msg *, int *added,
 	    char **errstr);
 int	store_commit(struct store *, char **errstr);
 void	store_rollback(struct store *);
+/* Whether the open batch keeps so much of its messages in memory that it
+ * should be committed now, whatever its size in messages. */
+int	store_batch_full(struct store *);
 
 /* Which waits to read: opened_at in [since, until), and not after at. */
 struct store_filter {
