@@ -17,7 +17,7 @@ N=${N:-1000000}
 CONVS=${CONVS:-100000}
 SEED=${SEED:-42}
 RUNS=${RUNS:-5}			# stats: best of RUNS
-ROUNDS=${ROUNDS:-3}		# import: median of ROUNDS paired runs
+ROUNDS=${ROUNDS:-5}		# import: median of ROUNDS paired runs
 UNUSUAL=${UNUSUAL:-1}		# 0: no imports of unusual input
 UNUSUAL_N=${UNUSUAL_N:-200000}	# messages with 500-byte ids
 ONE_N=${ONE_N:-400000}		# messages of the one conversation
@@ -31,7 +31,7 @@ OUT=bench/out
 RATIO_MIN=0.5			# import msgs/s over the SQLite ceiling
 RSS_MAX_KIB=65536		# peak RSS of an import, whatever the input
 RSS_GROWTH_MAX_KIB=8192		# full import over half-size import (checked
-				# from N=200000 on: below, SQLite's 16 MiB
+				# from N=200000 on: below, SQLite's 12 MiB
 				# page cache is still filling up)
 STATS_MAX_S=0.3			# stats --by kind,account over everything
 

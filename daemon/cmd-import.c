@@ -14,8 +14,9 @@
 #include "xmalloc.h"
 
 #define IMPORT_MAX_LINE	(1024 * 1024)	/* longer lines are rejected */
-/* Messages per transaction; the store may end one sooner when its messages
- * take much memory (store_batch_full). Larger batches were no faster. */
+/* Messages per transaction, at most: the store ends one sooner when its
+ * messages take much memory (store_batch_full). 200,000 were 3-10 % faster
+ * than 50,000, as fewer commits write the same index pages again. */
 #define IMPORT_BATCH	200000
 
 static const char import_help[] =
@@ -25,7 +26,7 @@ static const char import_help[] =
     "nothing but their text and url.\n"
     "\n"
     "Options:\n"
-    "  --batch N   messages per transaction (default 200000)\n"
+    "  --batch N   at most N messages per transaction (default 200000)\n"
     "  -h, --help  this help\n"
     "\n"
     "Exit status: 0 all imported, 3 some lines rejected, 1 failure.\n";
