@@ -79,37 +79,30 @@ conv_state_same_first(const struct conv_state *a, const struct conv_state *b)
 }
 
 /* Write cs; only its last message when the first facts are those of
- * stored (as stored in the table), which spares the index on them. */
+ * stored (as stored in the table), which spares the index on them. Every
+ * parameter of either statement is bound. */
 static int
 conv_state_save(struct store *st, int64_t conv, const struct conv_state *cs,
     const struct conv_state *stored)
 {
-	sqlite3_stmt *s;
-	int rc;
+	int last_only = stored != NULL && conv_state_same_first(cs, stored);
+	sqlite3_stmt *s = sq_stmt_rebind(st, last_only ? S_CONV_SAVE_LAST :
+	    S_CONV_SAVE);
+	int rc, last = last_only ? 2 : 7;	/* the last message's first */
 
-	if (stored != NULL && conv_state_same_first(cs, stored)) {
-		if ((s = sq_stmt_rebind(st, S_CONV_SAVE_LAST)) == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, conv);
-		sq_bind_ms(s, 2, cs->last_ms);
-		sqlite3_bind_int(s, 3, cs->last_dir);
-		sq_bind_text(s, 4, cs->last_id);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		return rc == SQLITE_DONE ? 0 : -1;
-	}
-	/* every parameter is bound below */
-	if ((s = sq_stmt_rebind(st, S_CONV_SAVE)) == NULL)
+	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, conv);
-	sq_bind_ms(s, 2, cs->first_ms);
-	sqlite3_bind_int(s, 3, cs->first_inbound);
-	sq_bind_ms(s, 4, cs->first_msg);
-	sq_bind_ms(s, 5, cs->first_response_ms);
-	sq_bind_ms(s, 6, cs->first_complaint_ms);
-	sq_bind_ms(s, 7, cs->last_ms);
-	sqlite3_bind_int(s, 8, cs->last_dir);
-	sq_bind_text(s, 9, cs->last_id);
+	if (!last_only) {
+		sq_bind_ms(s, 2, cs->first_ms);
+		sqlite3_bind_int(s, 3, cs->first_inbound);
+		sq_bind_ms(s, 4, cs->first_msg);
+		sq_bind_ms(s, 5, cs->first_response_ms);
+		sq_bind_ms(s, 6, cs->first_complaint_ms);
+	}
+	sq_bind_ms(s, last, cs->last_ms);
+	sqlite3_bind_int(s, last + 1, cs->last_dir);
+	sq_bind_text(s, last + 2, cs->last_id);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
