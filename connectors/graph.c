@@ -25,6 +25,18 @@
  * messages or comments are to be read (conversations, posts), then reads
  * those, page by page, committing each page without moving the cursor.
  * The watermark moves once the whole walk is done.
+ *
+ * A walk that hits one of the caps below stops short of items it has not
+ * read, and the list is newest first: the unread items are older than
+ * the watermark would be. So such a poll ends with a resume cursor,
+ *
+ *	"<since> <watermark> <list page> <item id|-> <child page|->"
+ *
+ * the next poll keeps since, reads the child page (more messages or
+ * comments of that item) if there is one, then the list from that page
+ * on, after that item; once a walk ends without a cap, the watermark it
+ * carried becomes the cursor. The pages are URLs on the configured
+ * server, without the token.
  */
 
 #define DEFAULT_VERSION	"v21.0"
@@ -70,6 +82,14 @@ struct item {
 struct parent {
 	char	*id;
 	int64_t	 count;
+	char	*page;		/* the list page it is an item of */
+};
+
+/* Where a capped walk goes on in the next poll (see the top). */
+struct resume {
+	char	*list;		/* the list page; NULL: no resume */
+	char	*skip;		/* its items up to this one were read */
+	char	*child;		/* the next page of skip's children */
 };
 
 enum phase {
@@ -96,6 +116,14 @@ struct gjob {
 	size_t		 nparents;
 	size_t		 cur;		/* parents[cur] is being read */
 
+	int		 resumed;	/* from a resume cursor */
+	char		*skip;		/* list items up to this id are read */
+	char		*list_after;	/* the list page to read once the
+					   parents are read (resumed) */
+	struct resume	 stop;		/* a cap was hit: go on here */
+	char		*cursor;	/* the resume cursor written */
+
+	size_t		 handed;	/* messages not committed yet */
 	struct graph_usage usage;	/* the highest of the poll */
 	char		*err;
 	char		 errbuf[512];
@@ -403,17 +431,45 @@ parents_clear(struct gjob *gj)
 {
 	size_t i;
 
-	for (i = 0; i < gj->nparents; i++)
+	for (i = 0; i < gj->nparents; i++) {
 		free(gj->parents[i].id);
+		free(gj->parents[i].page);
+	}
 	free(gj->parents);
 	gj->parents = NULL;
 	gj->nparents = gj->cur = 0;
 }
 
 static void
+resume_clear(struct resume *r)
+{
+	free(r->list);
+	free(r->skip);
+	free(r->child);
+	memset(r, 0, sizeof *r);
+}
+
+/* A cap was hit: the next poll goes on at list (after skip, with child
+ * first); each may be NULL but list, copied. An earlier stop is
+ * replaced: a stop is only ever set at an earlier place of the list. */
+static void
+stop_at(struct gjob *gj, const char *list, const char *skip,
+    const char *child)
+{
+	resume_clear(&gj->stop);
+	gj->stop.list = xstrdup(list);
+	gj->stop.skip = xstrdup_or_null(skip);
+	gj->stop.child = xstrdup_or_null(child);
+}
+
+static void
 gjob_free(struct gjob *gj)
 {
 	parents_clear(gj);
+	resume_clear(&gj->stop);
+	free(gj->skip);
+	free(gj->list_after);
+	free(gj->cursor);
 	free(gj->show);
 	free(gj->err);
 	free(gj);
@@ -456,7 +512,39 @@ finish(struct gjob *gj, struct poll_result *res, const char *cursor)
 	gjob_free(gj);
 }
 
-/* The walk is done: the watermark moves to the newest time taken. */
+/* A part of a resume cursor: no space in it, and not the "-" of none. */
+static int
+part_ok(const char *s)
+{
+	return s == NULL || (*s != '\0' && strcmp(s, "-") != 0 &&
+	    strpbrk(s, " \t\r\n") == NULL);
+}
+
+/*
+ * The resume cursor of gj->stop into gj->cursor: since stays, the
+ * watermark waits. NULL if a part cannot be written (a space in an id):
+ * then the cursor stays at since, which loses nothing either.
+ */
+static const char *
+resume_cursor(struct gjob *gj)
+{
+	char since[TIMEFMT_RFC3339_LEN], mark[TIMEFMT_RFC3339_LEN];
+	const struct resume *r = &gj->stop;
+
+	if (!part_ok(r->list) || !part_ok(r->skip) || !part_ok(r->child))
+		return NULL;
+	time_format(gj->since, since, sizeof since);
+	time_format(gj->newest > gj->since ? gj->newest : gj->since, mark,
+	    sizeof mark);
+	free(gj->cursor);
+	xasprintf(&gj->cursor, "%s %s %s %s %s", since, mark, r->list,
+	    r->skip != NULL ? r->skip : "-",
+	    r->child != NULL ? r->child : "-");
+	return gj->cursor;
+}
+
+/* The walk is done: the watermark moves to the newest time taken; if a
+ * cap was hit, the cursor says where to go on. */
 static void
 finish_ok(struct gjob *gj)
 {
@@ -465,7 +553,22 @@ finish_ok(struct gjob *gj)
 	const char *cursor = NULL;
 
 	connector_result_init(&res, POLL_OK);
-	if (gj->newest != -1 && (gj->first || gj->newest > gj->since)) {
+	if (gj->stop.list != NULL) {
+		if ((cursor = resume_cursor(gj)) == NULL) {
+			log_warn("%s %s: %s: cannot write where to go on: "
+			    "the next poll reads all again", gj->g->def->who,
+			    gj->g->account->name, gj->st->name);
+			time_format(gj->since, buf, sizeof buf);
+			cursor = buf;
+		}
+	} else if (gj->resumed) {
+		/* the unread part is read: the watermark carried is due
+		 * (a resume cursor never stays) */
+		time_format(gj->newest > gj->since ? gj->newest : gj->since,
+		    buf, sizeof buf);
+		cursor = buf;
+	} else if (gj->newest != -1 && (gj->first ||
+	    gj->newest > gj->since)) {
 		time_format(gj->newest, buf, sizeof buf);
 		cursor = buf;
 	} else if (gj->first) {
@@ -788,9 +891,21 @@ hand_over(struct gjob *gj, struct item *it, const char *conv,
 		return -1;
 	}
 	msg_clear(&m);
+	gj->handed++;
 	if (it->t > gj->newest)
 		gj->newest = it->t;
 	return 0;
+}
+
+/* Commit what a page handed over; a page of nothing new (most of the
+ * conversations of a long walk) costs no transaction. */
+static int
+commit_page(struct gjob *gj, char **err)
+{
+	if (gj->handed == 0)
+		return 0;
+	gj->handed = 0;
+	return poll_job_commit(gj->job, NULL, err);
 }
 
 static int
@@ -833,19 +948,15 @@ count_put(struct graph *g, const char *id, int64_t count)
 
 /* ---- the walk ------------------------------------------------------------ */
 
+/* MAX_PARENTS is kept by got_list, a page at a time. */
 static void
 parent_add(struct gjob *gj, const char *id, int64_t count)
 {
-	if (gj->nparents >= MAX_PARENTS) {
-		log_warn("%s %s: %s: more than %d items to read, %s left for "
-		    "the next poll", gj->g->def->who, gj->g->account->name,
-		    gj->st->name, MAX_PARENTS, id);
-		return;
-	}
 	gj->parents = xreallocarray(gj->parents, gj->nparents + 1,
 	    sizeof *gj->parents);
 	gj->parents[gj->nparents].id = xstrdup(id);
 	gj->parents[gj->nparents].count = count;
+	gj->parents[gj->nparents].page = xstrdup(gj->show);
 	gj->nparents++;
 }
 
@@ -891,6 +1002,54 @@ list_item(struct gjob *gj, struct item *it, char **err)
 	return 0;
 }
 
+/*
+ * Where a resumed poll starts on its first list page: after the item
+ * read last. If that item is no longer there (the list changed), the
+ * whole page is read again: the store drops what it has.
+ */
+static size_t
+list_start(struct gjob *gj, const struct item *items, size_t n)
+{
+	size_t i;
+
+	if (gj->skip == NULL)
+		return 0;
+	for (i = 0; i < n && strcmp(items[i].id, gj->skip) != 0; i++)
+		;
+	return i < n ? i + 1 : 0;
+}
+
+/*
+ * Would the page's items make more parents than MAX_PARENTS? Then the
+ * page is left whole for the next poll (not an item of it is handed over
+ * or read), unless there is no parent yet: a poll always gets on.
+ */
+static int
+parents_full(struct gjob *gj, size_t n)
+{
+	if (gj->st->walk == GW_LIST || gj->nparents == 0 ||
+	    gj->nparents + n <= MAX_PARENTS)
+		return 0;
+	log_warn("%s %s: %s: more than %d items to read, those from %s on "
+	    "left for the next poll", gj->g->def->who, gj->g->account->name,
+	    gj->st->name, MAX_PARENTS, gj->show);
+	stop_at(gj, gj->show, gj->skip, NULL);
+	return 1;
+}
+
+/* The list is done: read the parents' children, or end. */
+static void
+list_done(struct gjob *gj)
+{
+	if (gj->st->walk == GW_LIST) {
+		finish_ok(gj);
+		return;
+	}
+	gj->cur = 0;
+	gj->child_pages = 0;
+	child_next(gj);
+}
+
 static void
 got_list(struct gjob *gj, cJSON *doc)
 {
@@ -908,7 +1067,17 @@ got_list(struct gjob *gj, cJSON *doc)
 		fail(gj, POLL_BAD_DATA, err);
 		return;
 	}
-	for (i = 0; i < n; i++) {
+	i = list_start(gj, items, n);
+	if (parents_full(gj, n - i)) {
+		items_free(items, n);
+		free(next);
+		cJSON_Delete(doc);
+		list_done(gj);
+		return;
+	}
+	free(gj->skip);
+	gj->skip = NULL;
+	for (; i < n; i++) {
 		if ((rc = list_item(gj, &items[i], &err)) == -1) {
 			items_free(items, n);
 			free(next);
@@ -920,7 +1089,7 @@ got_list(struct gjob *gj, cJSON *doc)
 	}
 	items_free(items, n);
 	cJSON_Delete(doc);
-	if (poll_job_commit(gj->job, NULL, &err) == -1) {
+	if (commit_page(gj, &err) == -1) {
 		free(next);
 		fail(gj, POLL_RETRY, err);
 		return;
@@ -934,20 +1103,30 @@ got_list(struct gjob *gj, cJSON *doc)
 		request(gj, PH_LIST, next);
 		return;
 	}
-	free(next);
-	if (gj->st->walk == GW_LIST) {
-		finish_ok(gj);
-		return;
+	if (next != NULL && !older) {
+		log_warn("%s %s: %s: more than %d pages, those from %s on left "
+		    "for the next poll", gj->g->def->who,
+		    gj->g->account->name, gj->st->name, MAX_PAGES, next);
+		stop_at(gj, next, NULL, NULL);
 	}
-	gj->cur = 0;
-	gj->child_pages = 0;
-	child_next(gj);
+	free(next);
+	list_done(gj);
 }
 
-/* Read the messages or comments of parents[cur], or end the walk. */
+/* Read the messages or comments of parents[cur], or go on with the list
+ * (a resumed poll that read a parent's children first), or end. */
 static void
 child_next(struct gjob *gj)
 {
+	char *list;
+
+	if (gj->cur >= gj->nparents && gj->list_after != NULL) {
+		parents_clear(gj);
+		list = gj->list_after;
+		gj->list_after = NULL;
+		request(gj, PH_LIST, list);
+		return;
+	}
 	if (gj->cur >= gj->nparents) {
 		finish_ok(gj);
 		return;
@@ -991,7 +1170,7 @@ got_child(struct gjob *gj, cJSON *doc)
 	}
 	items_free(items, n);
 	cJSON_Delete(doc);
-	if (poll_job_commit(gj->job, NULL, &err) == -1) {
+	if (commit_page(gj, &err) == -1) {
 		free(next);
 		fail(gj, POLL_RETRY, err);
 		return;
@@ -1007,6 +1186,18 @@ got_child(struct gjob *gj, cJSON *doc)
 		older = 0;
 	if (next != NULL && !older && gj->child_pages < MAX_CHILD_PAGES) {
 		request(gj, PH_CHILD, next);
+		return;
+	}
+	if (next != NULL && !older) {
+		/* the walk stops here: the next poll reads on from this
+		 * page, then the parents after this one */
+		log_warn("%s %s: %s: more than %d pages of %s, those from %s "
+		    "on left for the next poll", gj->g->def->who,
+		    gj->g->account->name, st->name, MAX_CHILD_PAGES, p->id,
+		    next);
+		stop_at(gj, p->page, p->id, next);
+		free(next);
+		finish_ok(gj);
 		return;
 	}
 	free(next);
@@ -1180,6 +1371,81 @@ graph_free(void *self)
 	free(g);
 }
 
+/* A page of a resume cursor: on the configured server, or "-" (NULL). */
+static int
+resume_page(const struct graph *g, const char *s, char **out)
+{
+	*out = NULL;
+	if (strcmp(s, "-") == 0)
+		return 0;
+	if (!http_same_origin(g->root, s))
+		return -1;
+	*out = xstrdup(s);
+	return 0;
+}
+
+/*
+ * A resume cursor (see the top) into gj: since, the watermark as the
+ * newest time taken, the list page to read (list_after) and the item of
+ * it read last (skip); *child, the page of that item's children to read
+ * first, or NULL. 0, or -1 if it is none.
+ */
+static int
+resume_read(struct gjob *gj, const char *cursor, char **child)
+{
+	char *copy = xstrdup(cursor), *part[5], *p = copy;
+	int64_t mark;
+	size_t n;
+	int rc = -1;
+
+	*child = NULL;
+	for (n = 0; n < 5 && (part[n] = strsep(&p, " ")) != NULL; n++)
+		;
+	if (n < 5 || p != NULL || graph_time_parse(part[0],
+	    &gj->since) == -1 || graph_time_parse(part[1], &mark) == -1 ||
+	    strcmp(part[2], "-") == 0 || resume_page(gj->g, part[2],
+	    &gj->list_after) == -1 || resume_page(gj->g, part[4],
+	    child) == -1 || (*child != NULL && strcmp(part[3], "-") == 0))
+		goto out;
+	gj->newest = mark;
+	gj->resumed = 1;
+	if (strcmp(part[3], "-") != 0)
+		gj->skip = xstrdup(part[3]);
+	rc = 0;
+out:
+	free(copy);
+	if (rc == -1) {
+		free(gj->list_after);
+		gj->list_after = NULL;
+		free(*child);
+		*child = NULL;
+	}
+	return rc;
+}
+
+/* A resumed poll starts: with the children of the item read last if the
+ * cursor says so (the list after them), else with the list. */
+static void
+resume_start(struct gjob *gj, char *child)
+{
+	char *list;
+
+	if (child == NULL) {
+		list = gj->list_after;
+		gj->list_after = NULL;
+		request(gj, PH_LIST, list);
+		return;
+	}
+	gj->parents = xcalloc(1, sizeof *gj->parents);
+	gj->parents[0].id = xstrdup(gj->skip);
+	gj->parents[0].count = -1;
+	gj->parents[0].page = xstrdup(gj->list_after);
+	gj->nparents = 1;
+	gj->cur = 0;
+	gj->child_pages = 0;
+	request(gj, PH_CHILD, child);
+}
+
 void
 graph_poll(void *self, struct poll_job *job)
 {
@@ -1187,6 +1453,7 @@ graph_poll(void *self, struct poll_job *job)
 	struct gjob *gj;
 	const char *cursor = poll_job_cursor(job);
 	int64_t now = poll_job_now(job);
+	char *child = NULL;
 
 	gj = xcalloc(1, sizeof *gj);
 	gj->g = g;
@@ -1195,6 +1462,8 @@ graph_poll(void *self, struct poll_job *job)
 	gj->newest = -1;
 	gj->usage.pct = -1;
 	if (cursor != NULL && graph_time_parse(cursor, &gj->since) == 0)
+		gj->first = 0;
+	else if (cursor != NULL && resume_read(gj, cursor, &child) == 0)
 		gj->first = 0;
 	else {
 		if (cursor != NULL)
@@ -1212,7 +1481,10 @@ graph_poll(void *self, struct poll_job *job)
 	if (gj->since < gj->horizon)
 		gj->horizon = gj->since;
 	poll_job_set_data(job, gj);
-	request(gj, PH_LIST, list_url(gj));
+	if (gj->resumed)
+		resume_start(gj, child);
+	else
+		request(gj, PH_LIST, list_url(gj));
 }
 
 void

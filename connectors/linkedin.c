@@ -453,14 +453,18 @@ comments_url(const struct ljob *lj)
 	return url;
 }
 
-/* Rest.li 2.0: the URN encoded, List(...) and (start:…,end:…) not. */
+/* Rest.li 2.0: the URN encoded, List(...) and (start:…,end:…) not. Both
+ * kinds of mention are asked for: a post naming the brand and a comment
+ * naming it (COMMENT_MENTION is not in the reference's list of values
+ * seen, which it says is not the whole enum). */
 static char *
 notifs_url(const struct ljob *lj)
 {
 	char *url;
 
 	xasprintf(&url, "%s/rest/organizationalEntityNotifications?q=criteria"
-	    "&organizationalEntity=%s&actions=List(SHARE_MENTION)"
+	    "&organizationalEntity=%s&actions=List(SHARE_MENTION,"
+	    "COMMENT_MENTION)"
 	    "&timeRange=(start:%lld,end:%lld)&start=%lld&count=%d",
 	    lj->li->base, lj->li->org_esc, (long long)lj->range_start,
 	    (long long)lj->range_end, (long long)lj->start, NOTIF_COUNT);
@@ -624,7 +628,14 @@ comment_read(struct ljob *lj, const cJSON *el, const char *path,
 	/* a comment with replies, read from its own socialActions unless
 	 * the post's list has them */
 	if (parent == NULL && (replies > 0 || total > 0) &&
-	    !lj->inline_replies && lj->nparents < MAX_PARENTS) {
+	    !lj->inline_replies && lj->nparents >= MAX_PARENTS)
+		/* not silently: the replies of this one are not read */
+		log_warn("linkedin %s: %s: more than %d comments with replies "
+		    "in one poll: the %lld replies of %s are not read",
+		    lj->li->account->name, post, MAX_PARENTS,
+		    (long long)(total > replies ? total : replies), urn);
+	else if (parent == NULL && (replies > 0 || total > 0) &&
+	    !lj->inline_replies) {
 		lj->parents = xreallocarray(lj->parents, lj->nparents + 1,
 		    sizeof *lj->parents);
 		lj->parents[lj->nparents].urn = xstrdup(urn);

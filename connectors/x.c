@@ -932,13 +932,32 @@ get_text(const cJSON *o, const char *path, const char **out, char **err)
 	return *err != NULL ? -1 : 0;
 }
 
+/*
+ * The posts a post refers to. OpenAPI v2.167 renames referenced_tweets to
+ * referenced_posts (platform-apis.md §1, UNCONFIRMED which name the server
+ * sends), so the old name is read first and the new one when it is absent;
+ * the inner shape is the same. *name says which was found, for error paths.
+ */
+static const cJSON *
+tweet_refs(const cJSON *t, const char *path, const char **name, char **err)
+{
+	const cJSON *refs;
+
+	*name = "referenced_tweets";
+	refs = jget_array(t, path, *name, 0, err);
+	if (refs != NULL || *err != NULL)
+		return refs;
+	*name = "referenced_posts";
+	return jget_array(t, path, *name, 0, err);
+}
+
 /* A post: id, author, thread, what it answers. 1, or -1 on bad data. */
 static int
 tweet_read(const struct xjob *xj, const cJSON *t, const char *path,
     struct item *it, char **err)
 {
 	const cJSON *refs, *ref;
-	const char *type, *id;
+	const char *type, *id, *name;
 	char rpath[PATHLEN + 32];
 	int i = 0;
 
@@ -950,12 +969,11 @@ tweet_read(const struct xjob *xj, const cJSON *t, const char *path,
 	    get_text(t, path, &it->text, err) == -1 ||
 	    plausible(xj, t, path, &it->created_ms, err) == -1)
 		return -1;
-	refs = jget_array(t, path, "referenced_tweets", 0, err);
+	refs = tweet_refs(t, path, &name, err);
 	if (*err != NULL)
 		return -1;
 	cJSON_ArrayForEach(ref, refs) {
-		snprintf(rpath, sizeof rpath, "%s.referenced_tweets[%d]", path,
-		    i++);
+		snprintf(rpath, sizeof rpath, "%s.%s[%d]", path, name, i++);
 		if (!cJSON_IsObject(ref)) {
 			xasprintf(err, "%s: expected an object, got %s", rpath,
 			    jget_type(ref));

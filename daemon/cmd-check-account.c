@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <uv.h>
 
@@ -19,22 +20,37 @@
 #include "xmalloc.h"
 
 /*
- * replywatch check-account NAME: poll each stream of an account once,
- * as the daemon would on its first poll but over the last hour only, and
- * store nothing. It prints what works, what the platform refuses in its
- * own words, and the rate-limit state: what a new user runs first.
+ * replywatch check-account NAME: one request for each stream of an
+ * account, as the daemon's first poll would start it but over the last
+ * hour only, storing nothing. It prints what works, what the platform
+ * refuses in its own words, and the rate-limit state: what a new user runs
+ * first.
  *
  * The poll job here is a dry run: it counts what the connector hands
  * over, commits nothing and knows no stored conversation.
+ *
+ * A watch on the HTTP client keeps it to one request a stream: a further
+ * one is refused, which ends the connector's poll; the stream works if the
+ * first answer was a 2xx the connector took (it asked for more rather than
+ * failing). The watch also refuses any OAuth refresh: X's refresh tokens
+ * work once, and the daemon holds the current one, in memory and in its
+ * state directory (the database's directory), whose saved tokens are read
+ * here but never replaced.
  */
 
 #define CHECK_WINDOW_MS	(3600 * 1000LL)
+#define REFRESH_GRANT	"grant_type=refresh_token"
+#define WHY_ONE		"check-account makes one request per stream"
+#define WHY_REFRESH	"the access token has expired or was refused: " \
+			"replywatchd renews it with the refresh token; " \
+			"check-account does not spend a refresh token"
 
 static const char check_help[] =
-    "Poll each stream of the account once, over the last hour, storing\n"
-    "nothing: what works, what the platform refuses (a missing scope or\n"
-    "permission, an expired token) in its own words, and the rate-limit\n"
-    "state. Exit status 0 if every stream works, 1 otherwise.\n"
+    "One request for each stream of the account, over the last hour,\n"
+    "storing nothing: what works, what the platform refuses (a missing\n"
+    "scope or permission, an expired token) in its own words, and the\n"
+    "rate-limit state. It never renews a token: that is replywatchd's.\n"
+    "Exit status 0 if every stream works, 1 otherwise.\n"
     "\n"
     "Options:\n"
     "  -h, --help   this help\n";
@@ -135,6 +151,111 @@ poll_job_done(struct poll_job *j, const struct poll_result *r)
 	j->retry_at_ms = r->retry_at_ms;
 }
 
+/* What the HTTP watch saw of the stream being checked. */
+struct watch_state {
+	int		 requests;	/* started */
+	int		 answered;
+	int		 cut;		/* a further request was refused */
+	int		 refresh;	/* a token refresh was refused */
+	enum poll_status first;		/* how the first answer reads */
+	long		 first_status;	/* its HTTP status; 0: none */
+	char		 text[512];	/* its error, the platform's words */
+	char		 path[256];	/* of the first request */
+	const char	*avoid;		/* refuse a first request there */
+	int		 repeat;	/* and one was refused */
+};
+
+/* The path of an http(s) URL, without scheme, host or query, cut to fit. */
+static void
+url_path(const char *url, char *buf, size_t len)
+{
+	const char *p = strstr(url, "://");
+
+	p = p != NULL ? p + 3 : url;
+	p += strcspn(p, "/?#");
+	snprintf(buf, len, "%.*s", (int)strcspn(p, "?#"), p);
+}
+
+/* needle in a body that need not end with a NUL */
+static int
+body_has(const char *body, size_t len, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	for (i = 0; body != NULL && i + n <= len; i++)
+		if (memcmp(body + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+watch_vet(const struct http_request *rq, void *arg, const char **why)
+{
+	struct watch_state *w = arg;
+
+	/* first, so that a refresh after a 401 is named as such */
+	if (body_has(rq->body, rq->body_len, REFRESH_GRANT)) {
+		w->refresh = 1;
+		*why = WHY_REFRESH;
+		return 1;
+	}
+	if (w->requests > 0) {
+		w->cut = 1;
+		*why = WHY_ONE;
+		return 1;
+	}
+	url_path(rq->url, w->path, sizeof w->path);
+	if (w->avoid != NULL && strcmp(w->path, w->avoid) == 0) {
+		w->repeat = 1;
+		*why = WHY_ONE;
+		return 1;
+	}
+	w->requests++;
+	return 0;
+}
+
+/*
+ * An RFC 7807 problem's words ("detail", else "title": X's errors), added
+ * to a bare "HTTP 401": the connector that knows them was stopped before
+ * it could say them (its refresh refused).
+ */
+static void
+add_problem_text(const struct http_response *r, char *buf, size_t len)
+{
+	const cJSON *d;
+	cJSON *doc;
+	char text[300];
+	size_t n = strlen(buf);
+
+	if (strchr(buf, ':') != NULL || r->len == 0 ||
+	    (doc = cJSON_ParseWithLength(r->body, r->len)) == NULL)
+		return;
+	d = cJSON_GetObjectItemCaseSensitive(doc, "detail");
+	if (!cJSON_IsString(d))
+		d = cJSON_GetObjectItemCaseSensitive(doc, "title");
+	if (cJSON_IsString(d)) {
+		connector_copy_text(text, sizeof text, d->valuestring);
+		snprintf(buf + n, len - n, ": %s", text);
+	}
+	cJSON_Delete(doc);
+}
+
+static void
+watch_seen(const char *url, const struct http_response *r, void *arg)
+{
+	struct watch_state *w = arg;
+	struct poll_result res;
+
+	(void)url;
+	if (w->answered++ > 0)
+		return;
+	w->first_status = r->error == HTTP_OK ? r->status : 0;
+	w->first = connector_http_status(r, timefmt_now(), w->text,
+	    sizeof w->text, &res);
+	if (w->first != POLL_OK && r->error == HTTP_OK)
+		add_problem_text(r, w->text, sizeof w->text);
+}
+
 static const char *
 outcome(enum poll_status st)
 {
@@ -171,36 +292,118 @@ print_ratelimit(const struct poll_job *j)
 	putchar('\n');
 }
 
-/* One stream, its poll run to its end on the loop. */
+/* The poll was cut after its first answer: that answer tells. */
+static void
+judge_cut(struct poll_job *j, const struct watch_state *w)
+{
+	free(j->error);
+	j->error = NULL;
+	j->status = w->first;
+	if (w->first != POLL_OK)
+		j->error = xstrdup(w->text);
+}
+
+static void
+print_outcome(const struct poll_job *j, const struct watch_state *w,
+    const char *name)
+{
+	printf("  %-14s ", name);
+	if (w->refresh && w->answered == 0)
+		printf("not checked");
+	else
+		printf("%s", outcome(j->status));
+	if (j->status == POLL_OK && w->cut)
+		printf(" (one request: further pages and replies not "
+		    "fetched)");
+	else if (j->status == POLL_OK)
+		printf(": %zu message%s in the last hour (%zu inbound, %zu "
+		    "outbound)", j->messages, j->messages == 1 ? "" : "s",
+		    j->inbound, j->outbound);
+	putchar('\n');
+	/* after a refused refresh, the connector's error is ours: the
+	 * first answer has the platform's words */
+	if (w->refresh && w->answered > 0 && w->first != POLL_OK)
+		printf("      %s\n", w->text);
+	if (j->error != NULL)
+		printf("      %s\n", j->error);
+}
+
+/* One poll of the stream, ended after its first request; 0 if it did not
+ * end by itself (cancelled then). */
+static int
+run_stream(uv_loop_t *loop, const struct connector_def *def, void *conn,
+    struct http *http, int stream, struct poll_job *j, struct watch_state *w)
+{
+	struct http_watch hw = { watch_vet, watch_seen, w };
+
+	memset(j, 0, sizeof *j);
+	j->stream = stream;
+	j->now_ms = timefmt_now();
+	j->rl.limit = j->rl.remaining = j->rl.reset_ms = -1;
+	http_set_watch(http, &hw);
+	def->poll(conn, j);
+	while (!j->done && uv_run(loop, UV_RUN_ONCE) != 0)
+		;
+	if (!j->done) {
+		def->cancel(conn, j);
+		http_set_watch(http, NULL);
+		return 0;
+	}
+	http_set_watch(http, NULL);
+	w->avoid = NULL;
+	return 1;
+}
+
+/*
+ * The first stream's request may have been the connector's lookup of who
+ * the account is (Mastodon's verify_credentials, X's users/me), which it
+ * keeps: then the stream is polled again for a request of its own. If
+ * that would go where the first one went, it is refused before it is
+ * sent, and the first answer stands.
+ */
+static void
+recheck_first(uv_loop_t *loop, const struct connector_def *def, void *conn,
+    struct http *http, struct poll_job *j, struct watch_state *w)
+{
+	struct poll_job j2;
+	struct watch_state w2;
+
+	memset(&w2, 0, sizeof w2);
+	w2.avoid = w->path;
+	if (!run_stream(loop, def, conn, http, j->stream, &j2, &w2) ||
+	    w2.repeat) {
+		free(j2.error);
+		return;
+	}
+	free(j->error);
+	*j = j2;
+	*w = w2;
+}
+
+/* One stream: what its own first request tells. */
 static int
 check_stream(uv_loop_t *loop, const struct connector_def *def, void *conn,
-    int stream)
+    struct http *http, int stream)
 {
+	struct watch_state w;
 	struct poll_job j;
 	int ok;
 
-	memset(&j, 0, sizeof j);
-	j.stream = stream;
-	j.now_ms = timefmt_now();
-	j.rl.limit = j.rl.remaining = j.rl.reset_ms = -1;
-	def->poll(conn, &j);
-	while (!j.done && uv_run(loop, UV_RUN_ONCE) != 0)
-		;
-	if (!j.done) {
-		def->cancel(conn, &j);
+	memset(&w, 0, sizeof w);
+	if (!run_stream(loop, def, conn, http, stream, &j, &w)) {
 		printf("  %-14s did not finish\n", def->streams[stream]);
 		free(j.error);
 		return 0;
 	}
+	if (stream == 0 && w.cut && w.first == POLL_OK && !w.refresh)
+		recheck_first(loop, def, conn, http, &j, &w);
+	if (w.refresh) {
+		j.status = w.answered > 0 && w.first != POLL_OK ? w.first :
+		    POLL_AUTH;
+	} else if (w.cut)
+		judge_cut(&j, &w);
 	ok = j.status == POLL_OK;
-	printf("  %-14s %s", def->streams[stream], outcome(j.status));
-	if (ok)
-		printf(": %zu message%s in the last hour (%zu inbound, %zu "
-		    "outbound)", j.messages, j.messages == 1 ? "" : "s",
-		    j.inbound, j.outbound);
-	putchar('\n');
-	if (j.error != NULL)
-		printf("      %s\n", j.error);
+	print_outcome(&j, &w, def->streams[stream]);
 	print_ratelimit(&j);
 	free(j.error);
 	return ok;
@@ -228,7 +431,7 @@ check_account(const struct conf *conf, const struct conf_account *a)
 	struct http_options ho;
 	struct http *http;
 	uv_loop_t loop;
-	char *err = NULL, *secret = NULL;
+	char *err = NULL, *secret = NULL, *state_dir;
 	const char *file;
 	void *conn;
 	int i, ok = 1;
@@ -264,7 +467,8 @@ check_account(const struct conf *conf, const struct conf_account *a)
 	env.secret = secret;
 	env.http = http;
 	env.loop = &loop;
-	env.state_dir = ".";
+	state_dir = conf_state_dir(conf);
+	env.state_dir = state_dir;
 	if ((conn = def->new(&env, &err)) == NULL) {
 		fprintf(stderr, "replywatch check-account: %s: %s\n", a->name,
 		    err);
@@ -275,9 +479,10 @@ check_account(const struct conf *conf, const struct conf_account *a)
 		    a->url : def->default_url != NULL ? def->default_url :
 		    "no url");
 		for (i = 0; def->streams[i] != NULL; i++)
-			ok &= check_stream(&loop, def, conn, i);
+			ok &= check_stream(&loop, def, conn, http, i);
 		def->free(conn);
 	}
+	free(state_dir);
 	http_free(http);
 	uv_walk(&loop, close_all, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -2015,3 +2015,16 @@ conf_load_partial(const char *path, struct conf_errors *errs)
 		conf_errors_clear(&ignored);
 	return conf;
 }
+
+char *
+conf_state_dir(const struct conf *conf)
+{
+	const char *db = conf->database;
+	const char *slash = db != NULL ? strrchr(db, '/') : NULL;
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == db)
+		return xstrdup("/");
+	return xstrndup(db, (size_t)(slash - db));
+}

@@ -140,6 +140,10 @@ struct conf *conf_default(const char *database);
 /* The line an account's key was set on, 0 if not set in the account. */
 int conf_account_key_line(const struct conf_account *, const char *key);
 
+/* The directory of the database, where connectors keep their own files
+ * (the state directory): "." for a bare file name. Caller frees. */
+char *conf_state_dir(const struct conf *);
+
 /* The account of that name, or NULL. */
 const struct conf_account *conf_find_account(const struct conf *, const char *name);
 

@@ -57,6 +57,7 @@ struct http {
 	struct http_host *hosts;
 	int		 closing;
 	int		 draining;
+	struct http_watch watch;	/* all NULL: none */
 };
 
 struct http_sock {
@@ -94,6 +95,14 @@ struct http_call {
 };
 
 static void drain(struct http *);
+
+/* The watch, if any, sees an answer before the caller does. */
+static void
+watch_seen(const struct http_call *c, const struct http_response *r)
+{
+	if (!c->smtp && c->h->watch.seen != NULL)
+		c->h->watch.seen(c->url, r, c->h->watch.arg);
+}
 
 /* ---- sockets and the timer ---------------------------------------------- */
 
@@ -415,6 +424,7 @@ finish(struct http_call *c, CURLcode rc)
 	r.nheaders = c->nheaders;
 	r.elapsed_ms = timefmt_now() - c->started_ms;
 	call_unlink(c);
+	watch_seen(c, &r);
 	c->done(&r, c->arg);
 	call_free(c);
 }
@@ -649,6 +659,7 @@ host_next(struct http *h, struct http_host *host)
 		r.errstr = err;
 		r.body = "";
 		call_unlink(c);
+		watch_seen(c, &r);
 		c->done(&r, c->arg);
 		free(err);
 		err = NULL;
@@ -662,8 +673,13 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
 {
 	struct http_call *c;
 	struct curl_slist *l;
+	const char *why = NULL;
 	size_t i;
 
+	if (h->watch.vet != NULL && h->watch.vet(rq, h->watch.arg, &why)) {
+		xasprintf(errstr, "%s", why != NULL ? why : "refused");
+		return NULL;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->h = h;
 	c->done = done;
@@ -709,6 +725,15 @@ http_start(struct http *h, const struct http_request *rq, http_done_fn *done,
 	h->calls = c;
 	h->ncalls++;
 	return c;
+}
+
+void
+http_set_watch(struct http *h, const struct http_watch *w)
+{
+	if (w != NULL)
+		h->watch = *w;
+	else
+		memset(&h->watch, 0, sizeof h->watch);
 }
 
 /* ---- mail submission ---------------------------------------------------- */

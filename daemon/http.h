@@ -109,6 +109,24 @@ struct smtp_request {
 struct http_call *http_start_smtp(struct http *, const struct smtp_request *,
 	    http_done_fn *, void *arg, char **errstr);
 
+/*
+ * An optional watch on the client's HTTP requests (not mail), for
+ * `replywatch check-account`, which makes one request per stream and never
+ * spends a refresh token whatever the connector would do. vet is asked
+ * before each request starts: nonzero refuses it, and http_start then
+ * returns NULL with *errstr the reason given in *why. seen is told of each
+ * answer, with its request's URL, just before the caller's callback. Either
+ * may be NULL; a NULL watch removes it. The daemon sets none.
+ */
+struct http_watch {
+	int	(*vet)(const struct http_request *, void *arg, const char **why);
+	void	(*seen)(const char *url, const struct http_response *,
+		    void *arg);
+	void	*arg;
+};
+
+void	 http_set_watch(struct http *, const struct http_watch *);
+
 /* Stop a call that has not completed; its callback will not be called. */
 void	 http_cancel(struct http_call *);
 /* Calls running now. */

@@ -986,19 +986,6 @@ accounts_new(struct poller *p, const struct conf *conf,
 	return NULL;
 }
 
-/* The directory of the database: "." for a bare file name. */
-static char *
-state_dir_of(const char *database)
-{
-	const char *slash = database != NULL ? strrchr(database, '/') : NULL;
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == database)
-		return xstrdup("/");
-	return xstrndup(database, (size_t)(slash - database));
-}
-
 struct poller *
 poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
     struct http *http, const struct poller_hooks *hooks, char **errstr)
@@ -1015,7 +1002,7 @@ poller_new(uv_loop_t *loop, const struct conf *conf, struct store *store,
 		p->hooks = *hooks;
 	p->rng = uv_hrtime() | 1;
 	p->classify = classify_set_new(conf);
-	p->state_dir = state_dir_of(conf->database);
+	p->state_dir = conf_state_dir(conf);
 	if ((p->accounts = accounts_new(p, conf, NULL, errstr)) == NULL) {
 		p->accounts = xcalloc(1, sizeof *p->accounts);
 		return p;	/* the caller stops and frees it */

@@ -49,7 +49,8 @@ extern const struct connector_def connector_linkedin;
 #define C200		"urn:li:comment:(" ACT ",7361000000000000200)"
 #define NOTIFS		BASE "/rest/organizationalEntityNotifications?" \
 			    "q=criteria&organizationalEntity=" ORG_ESC \
-			    "&actions=List(SHARE_MENTION)&timeRange=(start:"
+			    "&actions=List(SHARE_MENTION,COMMENT_MENTION)" \
+			    "&timeRange=(start:"
 
 static const char *fx_version(void);
 

@@ -39,7 +39,9 @@ extern const struct connector_def connector_mastodon;
 #define BRAND_ID	"109876543210987654"
 #define NOW_S		"2026-08-14T10:00:00Z"
 #define HOUR		(INT64_C(3600) * 1000)
-#define NOTIFS		BASE "/api/v1/notifications?types%5B%5D=mention&limit=80"
+/* include_filtered: private mentions a NotificationPolicy filtered too */
+#define NOTIFS		BASE "/api/v1/notifications?types%5B%5D=mention&limit=80" \
+			    "&include_filtered=true"
 #define STATUSES	BASE "/api/v1/accounts/" BRAND_ID \
 			    "/statuses?limit=40&exclude_reblogs=true"
 
@@ -1279,7 +1281,7 @@ START_TEST(new_url_forms)
 	run();
 	ck_assert_int_eq(fx.job.result.status, POLL_OK);
 	assert_url(1, "http://127.0.0.1:3000/api/v1/notifications?types%5B%5D="
-	    "mention&limit=80");
+	    "mention&limit=80&include_filtered=true");
 	connector_mastodon.free(c);
 }
 END_TEST

@@ -335,6 +335,38 @@ START_TEST(tweets_outbound)
 }
 END_TEST
 
+/*
+ * OpenAPI v2.167 names the replied-to list referenced_posts (and the edit
+ * history edit_history_post_ids); which name the server sends is
+ * unconfirmed, so both are read, the old one winning when both are there.
+ */
+START_TEST(referenced_posts)
+{
+	static const char body[] =
+	    "{\"data\":[{\"id\":\"21\",\"text\":\"new naming\",\"author_id\":"
+	    "\"7\",\"conversation_id\":\"20\",\"created_at\":"
+	    "\"2026-08-14T09:00:00.000Z\",\"referenced_posts\":[{\"type\":"
+	    "\"quoted\",\"id\":\"19\"},{\"type\":\"replied_to\",\"id\":"
+	    "\"20\"}],\"edit_history_post_ids\":[\"21\"]},{\"id\":\"22\","
+	    "\"text\":\"both names\",\"author_id\":\"7\",\"conversation_id\":"
+	    "\"20\",\"created_at\":\"2026-08-14T09:01:00.000Z\","
+	    "\"referenced_tweets\":[{\"type\":\"replied_to\",\"id\":\"21\"}],"
+	    "\"referenced_posts\":[{\"type\":\"replied_to\",\"id\":\"20\"}]},"
+	    "{\"id\":\"23\",\"text\":\"no reference\",\"author_id\":\"7\","
+	    "\"conversation_id\":\"23\",\"created_at\":"
+	    "\"2026-08-14T09:02:00.000Z\",\"referenced_posts\":[]}]}";
+
+	respond(MENTIONS, 200, body, NULL);
+	start(0, "5");
+	run();
+	ck_assert_int_eq(fx.job.result.status, POLL_OK);
+	ck_assert_uint_eq(fx.job.nstored, 3);
+	ck_assert_str_eq(stored("21")->in_reply_to, "20");
+	ck_assert_str_eq(stored("22")->in_reply_to, "21");
+	ck_assert_ptr_null(stored("23")->in_reply_to);
+}
+END_TEST
+
 /* DMs page back to the stored event and no further. */
 START_TEST(dm_until_stored)
 {
@@ -793,6 +825,13 @@ static const struct {
 	  "\"created_at\":\"2026-08-14T09:00:00Z\",\"referenced_tweets\":"
 	  "[{\"type\":\"replied_to\"}]}", NULL,
 	  "data[1].referenced_tweets[0].id" },
+	{ "{\"id\":\"12\",\"author_id\":\"7\",\"conversation_id\":\"1\","
+	  "\"created_at\":\"2026-08-14T09:00:00Z\",\"referenced_posts\":"
+	  "[{\"type\":\"replied_to\",\"id\":\"x\"}]}", NULL,
+	  "data[1].referenced_posts[0].id" },
+	{ "{\"id\":\"12\",\"author_id\":\"7\",\"conversation_id\":\"1\","
+	  "\"created_at\":\"2026-08-14T09:00:00Z\",\"referenced_posts\":"
+	  "{}}", NULL, "data[1].referenced_posts" },
 	{ "\"just a string\"", NULL, "data[1]" },
 	{ NULL, "{\"data\":{}}", "data" },
 	{ NULL, "{\"data\":[],\"meta\":{\"next_token\":5}}",
@@ -884,6 +923,7 @@ x_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, mentions_first_poll);
 	tcase_add_test(tc, tweets_outbound);
+	tcase_add_test(tc, referenced_posts);
 	tcase_add_test(tc, dm_until_stored);
 	tcase_add_test(tc, users_me);
 	suite_add_tcase(s, tc);

@@ -260,6 +260,21 @@ messages_to() {
 	"$RW" -c "$CONF" messages --since 7d --format json >"$1"
 }
 
+# stored_once IDS_FILE: every id in the file is stored, and no message twice.
+stored_once() {
+	messages_to "$TMP/once.jsonl" || return 1
+	python3 - "$TMP/once.jsonl" "$1" <<'PY'
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+want = open(sys.argv[2]).read().split()
+ok = len(ids) == len(set(ids)) and want and all(i in ids for i in want)
+if not ok:
+    print("stored %d, %d distinct; missing %s" % (len(ids), len(set(ids)),
+          [i for i in want if i not in ids]), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+}
+
 # msg_count [ACCOUNT]: the number of stored messages (of the account).
 msg_count() {
 	if [ $# -gt 0 ]; then

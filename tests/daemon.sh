@@ -6,9 +6,13 @@
 # accounts polled: backfill before the first start (and, beside them, an
 # empty account with backfill = 0, whose first messages must not be lost),
 # mentions, direct messages and the brand's replies stored with their reply
-# times and threads; replywatch status of every stream; a restart after
-# SIGTERM that goes on from the stored cursors and stores nothing twice;
-# SIGINT; the journal's <N> prefixes; no token anywhere in the output.
+# times and threads, the direct message from a stranger even though
+# brand1's NotificationPolicy filters it (include_filtered); replywatch
+# status of every stream; SIGTERM while a request hangs; a restart after
+# SIGTERM that goes on from the stored cursors and stores nothing twice; a
+# burst of more than a page of mentions, followed across the Link headers
+# and stored once; SIGINT; the journal's <N> prefixes; no token anywhere in
+# the output.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/daemon-lib.sh"
 
@@ -208,12 +212,37 @@ b3m=$(post brand3 kim -1 '"text": "first!"')
 b3r=$(post brand3 brand 0 "\"in_reply_to\": \"$b3m\"")
 
 # ---- normal flow: mentions, a direct message, the brand's replies ------------
+# brand1 follows nobody and, like Mastodon 4.3 may, filters private mentions
+# of strangers: the notifications list shows them only with include_filtered
+fx POST /_fixture/policy '{"brand": "brand1", "filter_private_mentions": true}' >/dev/null
 # shellcheck disable=SC2046
 set -- $(fx base "$base" + post brand1 dana -600 '"text": "my parcel is late"' \
 	+ post brand1 gus -540 '"visibility": "direct", "text": "order 123?"' \
 	+ post brand2 hana -600 '"text": "is the shop open?"')
 m1=$1 d1=$2 m2=$3
 check "the new mentions and the direct message arrive" wait_until 15 have_msgs 6
+
+# notified TOKEN STATUS_ID [QUERY]: the notifications list of the token
+# (with the query) shows the status.
+notified() {
+	python3 - "$FAKE_URL" "$@" <<'PY'
+import json, sys, urllib.request
+url, token, sid = sys.argv[1:4]
+query = sys.argv[4] if len(sys.argv) > 4 else ""
+req = urllib.request.Request(url + "/api/v1/notifications?limit=80" + query,
+                             headers={"Authorization": "Bearer " + token})
+with urllib.request.urlopen(req, timeout=20) as r:
+    sys.exit(0 if any(n["status"]["id"] == sid for n in json.load(r)) else 1)
+PY
+}
+if notified token-brand1 "$d1"; then
+	fail "the fake's policy does not filter the stranger's direct message"
+else
+	pass
+fi
+check "the filtered direct message is there with include_filtered" \
+	notified token-brand1 "$d1" "&include_filtered=true"
+check "the filtered direct message is stored" have_msg "$d1"
 # shellcheck disable=SC2046
 set -- $(fx base "$base" + post brand1 brand -420 "\"in_reply_to\": \"$m1\"" \
 	+ post brand1 brand -480 "\"in_reply_to\": \"$d1\"" \
@@ -317,8 +346,30 @@ PY
 check "backfill = 0: the daemon polls" wait_until 15 b3_done
 check "backfill = 0: a mention after the first poll is stored" grep -q "\"id\":\"$b3m\"" "$TMP/m-b3.jsonl"
 check "backfill = 0: a reply after the first poll is stored" grep -q "\"id\":\"$b3r\"" "$TMP/m-b3.jsonl"
-stop_proc rwd0 TERM 10
-check "SIGTERM: the daemon beside exits 0 (got '$STOP_RC')" test "$STOP_RC" = 0
+
+# ---- SIGTERM while a request hangs (the daemon beside) -----------------------
+# The fake holds brand3's next notifications request for 20 s, well within
+# http_timeout (30 s): the daemon must not wait for the answer to stop.
+b3_hanging() {
+	fx requests token-brand3 /api/v1/notifications "$1" | grep -q " None "
+}
+t_hang=$(fx epoch + POST /_fixture/faults '{"faults": [{"delay": 20}],
+	"token": "token-brand3", "path": "/api/v1/notifications"}' | sed 2d)
+check "brand3's notifications request hangs" wait_until 5 b3_hanging "$t_hang"
+stop_proc rwd0 TERM 3
+check "SIGTERM with a request in flight: exit 0 within 3 s (got '$STOP_RC')" \
+	test "$STOP_RC" = 0
+check "the request was still in flight" b3_hanging "$t_hang"
+if command -v sqlite3 >/dev/null; then
+	check "the database beside is intact" sh -c \
+		'[ "$(sqlite3 "$0" "PRAGMA integrity_check")" = ok ]' "$TMP/rw0.db"
+fi
+check "replywatch stats works on it" sh -c \
+	'"$0" -c "$1" stats --since 7d >/dev/null' "$RW" "$CONF0"
+check "what the daemon beside stored is still there" sh -c \
+	'[ "$("$0" -c "$1" messages --since 7d --format json | wc -l)" -eq 2 ]' \
+	"$RW" "$CONF0"
+fx DELETE /_fixture/faults >/dev/null
 
 # ---- restart: SIGTERM, statuses meanwhile, going on from the cursors -----------
 c1m=$(stream_field b1 mentions cursor)
@@ -392,6 +443,55 @@ r = g[("broadcast", "b1")]["reply_seconds"]
 assert (r["count"], r["max"]) == (2, 180) and r["mean"] == 120, r
 PY
 check "fetched counts go on" stream_is b1 mentions 'd["fetched"] == 5 and d["state"] == "ok"'
+
+# ---- a burst: more mentions than one page holds -------------------------------
+# 90 new mentions of each brand at once (about 30% direct, which brand1's
+# policy filters), more than a page of 80: one poll follows the Link header
+# to the second page, and every message is stored once.
+n1=$(msg_count b1)
+n2=$(msg_count b2)
+c1m=$(stream_field b1 mentions cursor)
+t_burst=$(fx epoch + POST /_fixture/bulk '{"per_brand": 90, "direct_share": 0.3}' | sed 2d)
+check "the burst arrives" wait_until 20 have_msgs $((n1 + n2 + 180))
+# two more polls of brand1's mentions, which would show a duplicate
+t_more=$(fx epoch)
+more_polls() {
+	[ "$(fx requests token-brand1 /api/v1/notifications "$t_more" | grep -c " 200 ")" -ge 2 ]
+}
+check "polling goes on after the burst" wait_until 15 more_polls
+check "the burst: every message stored once" have_msgs $((n1 + 90)) b1
+check "the burst: brand2's too" have_msgs $((n2 + 90)) b2
+messages_to "$TMP/m3.jsonl"
+check "the burst: no message twice" python3 - "$TMP/m3.jsonl" <<'PY'
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+assert len(ids) == len(set(ids)), len(ids) - len(set(ids))
+PY
+fx GET /_fixture/state >"$TMP/state.json"
+check "the burst had filtered direct messages" python3 - "$TMP/state.json" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1]))["brands"]["brand1"]["filtered"] >= 2
+PY
+requests_to "$TMP/req3.json"
+check "the burst: brand1's poll went from its cursor across the Link" \
+	python3 - "$TMP/req3.json" "$t_burst" "$c1m" <<'PY'
+import json, sys
+from urllib.parse import parse_qs
+reqs, since, cursor = json.load(open(sys.argv[1])), float(sys.argv[2]), sys.argv[3]
+notif = [x for x in reqs if x["token"] == "token-brand1" and x["time"] >= since
+         and x["path"] == "/api/v1/notifications" and x["status"] == 200]
+# the first page: the connector's URL, from the cursor (the last such
+# request: an earlier one may have come just before the burst)
+i = max(i for i, x in enumerate(notif) if parse_qs(x["query"]).get("min_id") == [cursor])
+first, second = notif[i], notif[i + 1]
+q1, q2 = parse_qs(first["query"]), parse_qs(second["query"])
+assert q1.get("include_filtered") == ["true"] and q1.get("limit") == ["80"], first
+# the second page: the fake's Link rel="prev" (its parameters in its order),
+# newer than the first page, still with include_filtered
+assert second["query"].startswith("min_id="), second
+assert q2["min_id"] != [cursor] and q2.get("include_filtered") == ["true"], second
+assert q2.get("types[]") == ["mention"] and q2.get("limit") == ["80"], second
+PY
 
 # ---- SIGINT, and the journal's priority prefixes ---------------------------------
 stop_proc rwd INT 10

@@ -86,6 +86,9 @@ check "X-Page-Usage at 90 % stretches them too" usage_slows "/v21.0/$PAGE_ID/fee
 	'{"call_count": 90, "total_time": 5, "total_cputime": 5}'
 check "low usage: polls a second apart again" unslowed "/v21.0/$PAGE_ID/tagged"
 
+# paging, an empty page, throttle codes, cut JSON (graph-lib.sh)
+graph_cases fb tagged tagged "/v21.0/$PAGE_ID/tagged"
+
 # the token expires: status shows Graph's own words
 expired "/v21.0/$PAGE_ID/conversations"
 check "code 190 shows in replywatch status" wait_until 20 shows_expired fb conversations

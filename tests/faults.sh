@@ -10,10 +10,11 @@
 # reason and a backoff, a 429 is waited out, and once the fault is over
 # (used up, or dropped by the fake after the failure was seen) brand1
 # recovers and catches up from its cursor, storing what was posted
-# meanwhile exactly once. A 401 leaves brand1's mentions failing with the
-# platform's words while brand2 goes on. At the end SIGTERM stops the
-# daemon with exit 0, no sanitizer has reported anything, and no message
-# is stored twice or lost.
+# meanwhile exactly once. Under four 500s in a row the gaps between
+# brand1's tries roughly double. A 401 leaves brand1's mentions failing
+# with the platform's words while brand2 goes on. At the end SIGTERM stops
+# the daemon with exit 0, no sanitizer has reported anything, and no
+# message is stored twice or lost.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/daemon-lib.sh"
 
@@ -157,6 +158,31 @@ episode "truncated JSON" '{"truncate": true}' '[^"]*(transfer closed|truncated|e
 episode "body over max_response_size" '{"oversize": 100000}' '[^"]*65536'
 episode "wrong field types" '{"wrong_types": true}' \
 	'notifications\[[0-9]+\]\.id: expected a string, got an object"'
+
+# ---- 5xx backoff grows --------------------------------------------------------
+# Four 500s in a row: after the k-th failure the next try comes after the
+# poll interval (1 s) times 2^(k-1), less up to half of it ("equal
+# jitter"), so the gaps between the tries roughly double.
+t_bo=$(fx epoch + POST /_fixture/faults '{"faults": [{"status": 500}], "times": 4,
+	"token": "token-brand1", "path": "/api/v1/notifications"}' | sed 2d)
+four_500s() {
+	[ "$(b1_requests "$t_bo" | grep -c " 500 ")" -ge 4 ]
+}
+check "backoff: four 500s in a row" wait_until 20 four_500s
+b1_requests "$t_bo" >"$TMP/backoff.txt"
+check "backoff: the gaps between tries double, with jitter" \
+	python3 - "$TMP/backoff.txt" <<'PY'
+import sys
+times = [float(l.split()[0]) for l in open(sys.argv[1]) if l.split()[1] == "500"]
+gaps = [b - a for a, b in zip(times, times[1:4])]
+for k, gap in enumerate(gaps, 1):
+    hi = 2.0 ** (k - 1)
+    # not before the delay; the request's own time and the timer's slack after
+    assert hi / 2 - 0.05 <= gap <= hi + 0.5, (k, gap, gaps)
+assert len(gaps) == 3 and gaps[2] > 1.5 * gaps[0], gaps
+PY
+check "backoff: brand1 recovers" wait_until 12 stream_has b1 mentions '"state":"ok"'
+check "backoff: the daemon runs on" running rwd
 
 # 401: brand1's mentions fail until the token changes; brand2 goes on
 # shellcheck disable=SC2046

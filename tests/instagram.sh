@@ -78,6 +78,9 @@ check "X-Business-Use-Case-Usage at 90 % stretches the polls" usage_slows "/v21.
 	"{\"$IG_ID\": [{\"type\": \"instagram\", \"call_count\": 90, \"total_cputime\": 4, \"total_time\": 4, \"estimated_time_to_regain_access\": 0}]}"
 check "low usage: polls a second apart again" unslowed "/v21.0/$IG_ID/tags"
 
+# paging, an empty page, throttle codes, cut JSON (graph-lib.sh)
+graph_cases ig tags tags "/v21.0/$IG_ID/tags"
+
 expired "/v21.0/$IG_ID/media"
 check "code 190 shows in replywatch status" wait_until 20 shows_expired ig comments
 check "the other streams go on" stream_is ig dm 'd["state"] == "ok"'

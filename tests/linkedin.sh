@@ -148,7 +148,7 @@ paths = {r["path"] for r in reqs}
 assert "/rest/posts" in paths and "/rest/organizationalEntityNotifications" in paths, paths
 assert any(p.startswith("/rest/socialActions/urn%3Ali%3Ashare%3A") for p in paths), paths
 n = [r for r in reqs if r["path"] == "/rest/organizationalEntityNotifications"][0]
-assert "actions=List(SHARE_MENTION)" in n["query"] and "timeRange=(start:" in n["query"], n
+assert "actions=List(SHARE_MENTION,COMMENT_MENTION)" in n["query"] and "timeRange=(start:" in n["query"], n
 PY
 
 # ---- throttled, then a server error: polling goes on -----------------------------
@@ -169,6 +169,97 @@ PY
 lfx POST /_fixture/faults '{"faults": [{"status": 500}], "path": "/rest/posts"}' >/dev/null
 check "500: comments fail for a while" wait_until 10 stream_has li comments '"failures":[1-9]'
 check "500: comments recover" wait_until 15 stream_has li comments '"state":"ok"' '"failures":0'
+
+# ---- paging, an empty page, a throttle, broken JSON: on the mentions ----------
+NOTIFS=/rest/organizationalEntityNotifications
+# mentions N FROM_MS NAME: N mentions at FROM_MS + 1 s, + 2 s, ..., stored
+# at once; their ids into $TMP/NAME.ids
+mentions() {
+	_l= _i=1
+	while [ "$_i" -le "$1" ]; do
+		_l="$_l${_l:+, }{\"created\": $(($2 + _i * 1000)), \"from\": \"$3$_i\"}"
+		_i=$((_i + 1))
+	done
+	lfx POST /_fixture/mention "[$_l]" | python3 -c \
+		'import json, sys; print("\n".join(json.load(sys.stdin)["ids"]))' >"$TMP/$3.ids"
+}
+# notif_requests: "STATUS START TIME" of each request to $NOTIFS since T
+notif_requests() {
+	lfx GET /_fixture/requests | python3 -c '
+import json, re, sys
+for r in json.loads(sys.stdin.read()):
+    if r["path"] == sys.argv[1] and r["time"] >= float(sys.argv[2]):
+        m = re.search(r"(?:^|&)start=(\d+)", r["query"])
+        print(r["status"], m.group(1) if m else "-", "%.3f" % r["time"])' "$NOTIFS" "$1"
+}
+answered_since() {
+	[ "$(notif_requests "$1" | grep -vc "^None")" -ge "$2" ]
+}
+epoch() {
+	python3 -c 'import time; print("%.3f" % time.time())'
+}
+now3=$(python3 -c 'import time; print(int(time.time()) * 1000)')
+n0=$(msg_count)
+t0=$(epoch)
+# 55 mentions: the connector asks for 50 a page
+mentions 55 $((now3 - 600000)) pager
+check "paging: 55 new mentions over two pages" wait_until 20 have_msgs $((n0 + 55))
+check "paging: each once" stored_once "$TMP/pager.ids"
+notif_requests "$t0" >"$TMP/nr1"
+check "paging: start=50 was asked for" grep -q "^200 50 " "$TMP/nr1"
+
+# an empty page: no error; the cursor (the end of the time range read) does
+# not go back
+n0=$(msg_count)
+cur=$(stream_field li mentions cursor)
+t0=$(epoch)
+lfx POST /_fixture/faults "{\"path\": \"$NOTIFS\", \"faults\": [{\"status\": 200,
+	\"body\": {\"paging\": {\"start\": 0, \"count\": 50, \"total\": 0, \"links\": []}, \"elements\": []}}]}" >/dev/null
+check "empty page: it and the next poll answered" wait_until 15 answered_since "$t0" 2
+if stream_is li mentions \
+	'd["state"] == "ok" and d["failures"] == 0 and int(d["cursor"]) >= '"$cur"; then
+	pass
+else
+	fail "empty page: no error, the cursor (a time-range end) not back ($cur); status:"
+	grep '"stream":"mentions"' "$TMP/status.json"
+fi
+check "empty page: nothing new" have_msgs "$n0"
+
+# throttled with mentions made meanwhile: caught up from the cursor, once
+t0=$(epoch)
+lfx POST /_fixture/faults "{\"faults\": [{\"status\": 429, \"headers\": {\"Retry-After\": \"2\"}}],
+	\"path\": \"$NOTIFS\"}" >/dev/null
+mentions 3 $((now3 - 300000)) late
+check "429 again: rate limited" wait_until 10 stream_is li mentions \
+	'(d["last_error"] or "").startswith("HTTP 429: Resource level throttle limit")'
+check "429 again: the mentions of meanwhile arrive" wait_until 20 have_msgs $((n0 + 3))
+check "429 again: each once" stored_once "$TMP/late.ids"
+check "429 again: ok" wait_until 10 stream_is li mentions 'd["state"] == "ok" and d["failures"] == 0'
+
+# broken JSON: cut in the middle, or a time of the wrong type in the last
+# element; each page refused whole (its first elements are fine), logged,
+# and the next poll takes it
+for f in cut wrong_types; do
+	n0=$(msg_count)
+	lfx POST /_fixture/faults "{\"faults\": [{\"$f\": true}], \"times\": 100000,
+		\"path\": \"$NOTIFS\"}" >/dev/null
+	mentions 3 $((now3 - 200000 + ${#f} * 10000)) "$(echo "$f" | tr -d _)"
+	case $f in
+	cut) pat="account li: mentions: [a-z ]+: the JSON response ends early \(truncated after [0-9]+ bytes\)" ;;
+	*) pat="account li: mentions: [a-z ]+: notifications\.elements\[[0-9]+\]\.lastModifiedAt: expected a number, got a string" ;;
+	esac
+	if wait_until 15 grep -qE "$pat" "$LOG"; then
+		pass
+	else
+		fail "$f: logged, naming the problem; the log says:"
+		grep -F "account li: mentions:" "$LOG" | tail -n 3
+	fi
+	check "$f: nothing of the page stored" have_msgs "$n0"
+	lfx DELETE /_fixture/faults >/dev/null
+	check "$f: the next poll recovers" wait_until 20 have_msgs $((n0 + 3))
+	check "$f: each once" stored_once "$TMP/$(echo "$f" | tr -d _).ids"
+	check "$f: ok again" wait_until 10 stream_is li mentions 'd["state"] == "ok" and d["failures"] == 0'
+done
 
 # ---- an expired token: LinkedIn's own words ------------------------------------
 lfx POST /_fixture/token '{"expired": true}' >/dev/null

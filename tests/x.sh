@@ -7,8 +7,10 @@
 # windows) is never overrun; an expired access token is renewed with the
 # refresh token, the rotated pair is saved in the state directory and the
 # spent refresh token is never sent again; kill -9 right after a renewal
-# and a restart: the saved pair is used and polling goes on; no token in
-# the log.
+# and a restart: the saved pair is used and polling goes on; a cut JSON
+# page, an HTML page and a 403 problem body are refused whole and shown
+# in the status in the platform's words, and polling catches up; no token
+# in the log.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 . "$top_srcdir/tests/daemon-lib.sh"
 
@@ -248,6 +250,39 @@ PY
 messages_to "$TMP/m2.jsonl"
 check "28 messages, each once" sh -c \
 	'[ "$(wc -l <"$0")" -eq 28 ] && [ "$(sort -u "$0" | wc -l)" -eq 28 ]' "$TMP/m2.jsonl"
+
+# ---- faults: cut JSON, HTML, an X problem body ------------------------------------
+# Each fault answers the next mentions request. The page is refused whole
+# and logged with the reason; the next poll catches up from the cursor
+# and stores the new post once.
+MENTIONS=/2/users/1550000000000000001/mentions
+mentions_failed_with() {	# TEXT: the status shows it as the last error
+	stream_is acme-x mentions \
+	    "d['failures'] > 0 and $(printf '%s' "$1" | python3 -c \
+	    'import json, sys; print(json.dumps(sys.stdin.read()))') in (d['last_error'] or '')"
+}
+x_fault_case() {	# NAME FAULT-JSON LOG-TEXT AUTHOR
+	xfx POST /_fixture/faults "{\"faults\": [$2], \"path\": \"$MENTIONS\"}" \
+	    >/dev/null
+	id=$(xfx tweet "$4" 1700 '{"text": "is anyone reading this?"}')
+	check "$1: the status names the problem" wait_until 20 \
+	    mentions_failed_with "$3"
+	check "$1: logged with the reason" wait_until 10 grep -qF "$3" "$LOG2"
+	check "$1: then caught up" wait_until 20 have_msg "$id"
+	check "$1: the stream is ok again" wait_until 20 stream_is acme-x \
+	    mentions 'd["state"] == "ok"'
+}
+x_fault_case "cut JSON" '{"malformed": true}' "the JSON response ends early" gina
+x_fault_case "HTML" '{"garbage": true}' "not valid JSON" hugo
+messages_to "$TMP/m3.jsonl"
+check "after the faults: 30 messages, each once" sh -c \
+	'[ "$(wc -l <"$0")" -eq 30 ] && [ "$(sort -u "$0" | wc -l)" -eq 30 ]' "$TMP/m3.jsonl"
+# a 403 with X's problem body: its detail, as X words it, in the status
+xfx POST /_fixture/faults "{\"faults\": [{\"status\": 403, \"body\": {\"title\": \"Forbidden\", \"status\": 403, \"type\": \"https://api.twitter.com/2/problems/not-authorized-for-resource\", \"detail\": \"You are not permitted to use this endpoint (client-forbidden)\"}}], \"path\": \"$MENTIONS\"}" >/dev/null
+check "403: X's detail in the status" wait_until 20 \
+	mentions_failed_with "You are not permitted to use this endpoint (client-forbidden)"
+check "403: the account's mentions are failing" stream_is acme-x mentions \
+	'd["state"].startswith("failing")'
 
 # ---- no token anywhere ----------------------------------------------------------
 stop_proc rwd TERM 10

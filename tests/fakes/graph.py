@@ -35,6 +35,8 @@ Control API (no token; JSON; never logged or faulted):
   POST /_fixture/comment  {"on": POST_ID, "parent": COMMENT_ID (optional),
            "from", "text", "created_time"}   -> {"id"}
          a Facebook post's updated_time becomes its newest comment's
+  message, post and comment also take a list of such objects, stored at
+  once (no poll sees part of them)   -> {"ids": [...]}
   POST /_fixture/usage    {"app": {...}|null, "business": {...}|null,
            "page": {...}|null}   the X-App-Usage, X-Business-Use-Case-Usage
          and X-Page-Usage headers of every answer from now on (null: none)
@@ -42,7 +44,9 @@ Control API (no token; JSON; never logged or faulted):
            "times": 1}   each API request whose path starts with "path"
          uses up the oldest matching fault; F is
            {"status": 400, "body": {...} or "...", "headers": {...}}
-           {"delay": 2.0}   {"reset": true}   {"truncate": true}
+           {"delay": 2.0}   {"reset": true}   {"truncate": true} (the
+           connection closed halfway through the body)   {"cut": true}
+           (the answer whole as HTTP, its JSON cut in the middle)
   DELETE /_fixture/faults
   GET    /_fixture/requests  [{"method", "path", "query", "token",
            "status", "time"}...]
@@ -346,14 +350,14 @@ class App:
                 data = json.loads(body or b"{}")
             except ValueError as error:
                 raise HttpError(400, {"fixture": "bad JSON: %s" % error})
+            adders = {"message": s.add_message, "post": s.add_post,
+                      "comment": s.add_comment}
             try:
                 with s.lock:
-                    if name == "message":
-                        return s.add_message(data)
-                    if name == "post":
-                        return s.add_post(data)
-                    if name == "comment":
-                        return s.add_comment(data)
+                    if name in adders and isinstance(data, list):
+                        return {"ids": [adders[name](x)["id"] for x in data]}
+                    if name in adders:
+                        return adders[name](data)
             except ValueError as error:
                 raise HttpError(400, {"fixture": str(error)})
             if name == "usage":
@@ -390,9 +394,11 @@ class Handler(BaseHTTPRequestHandler):
         if not self.server.app.quiet:
             sys.stderr.write("graph.py: " + fmt % args + "\n")
 
-    def send(self, status, body, headers=(), truncate=False):
+    def send(self, status, body, headers=(), truncate=False, cut=False):
         data = body if isinstance(body, bytes) else (
             body.encode() if isinstance(body, str) else json.dumps(body).encode())
+        if cut:
+            data = data[:len(data) // 2]
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -447,7 +453,8 @@ class Handler(BaseHTTPRequestHandler):
         except HttpError as error:
             answer, status = error.body, error.status
         entry["status"] = status
-        self.send(status, answer, headers, truncate=bool(fault and fault.get("truncate")))
+        self.send(status, answer, headers, truncate=bool(fault and fault.get("truncate")),
+                  cut=bool(fault and fault.get("cut")))
 
     def do_GET(self):
         self.handle_any("GET")

@@ -33,12 +33,16 @@ Control API (no auth; JSON bodies; never logged or faulted):
                              "created": MS, "text": "...", "parent": URN}
                             -> {"id": "urn:li:comment:(ACTIVITY,N)"}
   POST   /_fixture/mention  {"created": MS, "action": "SHARE_MENTION",
-                             "from": "NAME"} -> {"id": post URN}
+                             "from": "NAME"} -> {"id": post URN}; or a list
+                            of them, stored at once -> {"ids": [...]}
   POST   /_fixture/token    {"expired": true|false}: 401 for every request
   POST   /_fixture/faults   {"faults": [F...], "path": "/rest/posts",
                              "times": 1}; F: {"status": N, "headers": {},
                              "body": str or JSON} | {"delay": s} |
-                             {"truncate": true} | {"wrong_types": true}
+                             {"truncate": true} (the connection closed
+                             halfway through the body) | {"cut": true} (the
+                             answer whole as HTTP, its JSON cut in the
+                             middle) | {"wrong_types": true}
   DELETE /_fixture/faults
   GET    /_fixture/requests [{"method", "path", "query", "version",
                              "restli", "status", "time"}...]
@@ -323,6 +327,9 @@ class Handler(BaseHTTPRequestHandler):
         elif fault.get("wrong_types") and status == 200:
             reply = wrong_types(reply)
         entry["status"] = status
+        if fault.get("cut"):
+            data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+            reply = data[:len(data) // 2]
         self.send(status, reply, headers, truncate=bool(fault.get("truncate")))
 
     def api_reply(self, method, url):
@@ -388,6 +395,8 @@ class Server(ThreadingHTTPServer):
             comment = store.add_comment(post, actor, int(data["created"]),
                                         data.get("text", "A comment"), data.get("parent"))
             return 200, {"id": comment["commentUrn"]}
+        if (method, path) == ("POST", "/_fixture/mention") and isinstance(data, list):
+            return 200, {"ids": [self.control(method, path, x, store)[1]["id"] for x in data]}
         if (method, path) == ("POST", "/_fixture/mention"):
             who = data.get("from")
             note = store.add_mention(int(data["created"]), data.get("action", "SHARE_MENTION"),

@@ -16,6 +16,7 @@ atomically once the server accepts connections: wait for that file.
 
   GET /api/v1/accounts/verify_credentials
   GET /api/v1/notifications        types[] exclude_types[] account_id
+                                   include_filtered
                                    max_id since_id min_id limit (40, max 80)
   GET /api/v1/accounts/{id}/statuses  exclude_replies exclude_reblogs only_media pinned
                                    max_id since_id min_id limit (20, max 40)
@@ -67,6 +68,15 @@ Control API (no auth; JSON bodies; never counted, logged or faulted):
            {"id", "statuses", "notifications", "conversations"}}, "time", ...}
   POST   /_fixture/bulk      {"per_brand": K, "direct_share": 0.3}
          K new customer statuses mentioning each brand -> {"created": n}
+  POST   /_fixture/policy    {"brand": "brand1", "filter_private_mentions":
+           true, "following": ["dana", ...]}
+         The brand's NotificationPolicy (Mastodon 4.3): while
+         filter_private_mentions is on (default off), a direct mention from
+         an account the brand does not follow, unless it answers the brand,
+         makes a filtered notification, which /api/v1/notifications leaves
+         out unless include_filtered=true. Like Mastodon, the policy applies
+         when the notification is made. "following" (customer names) replaces
+         the brand's follows. -> {"filter_private_mentions", "following"}
 
 --chaos SEED: random faults on the API (never on /_fixture/), drawn from
 SEED, for soak tests (tests/soak.sh); without it nothing changes. Each
@@ -438,11 +448,12 @@ class Status:
 
 
 class Notification:
-    def __init__(self, num, ms, status):
+    def __init__(self, num, ms, status, filtered=False):
         self.num = num
         self.id = str(num)
         self.ms = ms
         self.status = status
+        self.filtered = filtered        # by the brand's NotificationPolicy
 
     def json(self):
         head = to_json({"id": self.id, "type": "mention", "group_key": "ungrouped-" + self.id,
@@ -551,6 +562,17 @@ class Brand:
         self.token = token
         self.notifications = Timeline()
         self.conversations = {}         # thread root id -> Conversation
+        self.filter_private_mentions = False
+        self.following = set()          # account ids
+
+    def filters(self, status):
+        """Mastodon 4.3's NotificationPolicy on private mentions: those of
+        strangers are filtered, unless they answer the brand."""
+        if not self.filter_private_mentions or status.visibility != "direct":
+            return False
+        if status.parent is not None and status.parent.account is self.account:
+            return False
+        return status.account.id not in self.following
 
 
 # ---------------------------------------------------------------- store
@@ -638,7 +660,8 @@ class Store:
         for account in recipients:
             if account is status.account or account.username in made:
                 continue
-            notification = Notification(next(self.notification_ids), self.clock.now_ms(), status)
+            notification = Notification(next(self.notification_ids), self.clock.now_ms(), status,
+                                        account.brand.filters(status))
             account.brand.notifications.add(notification.num, notification)
             made[account.username] = notification
         return made
@@ -737,13 +760,22 @@ class Api:
         types = query.get("types[]", []) + query.get("types", [])
         excluded = query.get("exclude_types[]", []) + query.get("exclude_types", [])
         account_id = last_value(query, "account_id")
+        include_filtered = last_value(query, "include_filtered")
+        with_filtered = truthy(include_filtered)
+
+        def keep(n):
+            return ((with_filtered or not n.filtered)
+                    and (not account_id or n.status.account.id == account_id))
+
         items = []
         if (not types or "mention" in types) and "mention" not in excluded:
-            keep = (lambda n: n.status.account.id == account_id) if account_id else None
             items = brand.notifications.page(paging, keep)
         extra = [("types[]", t) for t in types] + [("exclude_types[]", t) for t in excluded]
         if account_id:
             extra.append(("account_id", account_id))
+        if include_filtered is not None:
+            # Mastodon's Link headers carry it on
+            extra.append(("include_filtered", include_filtered))
         return self.paged(path, [n.json() for n in items], [n.id for n in items], paging.limit, extra)
 
     def account_statuses(self, brand, path, query, account_id):
@@ -1034,6 +1066,7 @@ class Fixture:
             ("DELETE", "ratelimit"): self.delete_ratelimit,
             ("GET", "state"): self.get_state,
             ("POST", "bulk"): self.post_bulk,
+            ("POST", "policy"): self.post_policy,
             ("GET", "chaos"): self.get_chaos,
             ("POST", "chaos"): self.post_chaos,
         }
@@ -1149,6 +1182,7 @@ class Fixture:
         with store.lock:
             brands = {name: {"id": b.account.id, "statuses": len(store.timelines[b.account.id]),
                              "notifications": len(b.notifications),
+                             "filtered": sum(n.filtered for n in b.notifications.items),
                              "conversations": len(b.conversations)}
                       for name, b in store.brands.items()}
             return {"statuses": len(store.statuses), "accounts": len(store.accounts),
@@ -1188,6 +1222,21 @@ class Fixture:
                     self.store.post(customer, text, visibility, None, None, language)
                     created += 1
         return {"created": created, "statuses": len(self.store.statuses)}
+
+
+    def post_policy(self, data):
+        store = self.store
+        with store.lock:
+            brand = self.pick_brand(data)
+            if "filter_private_mentions" in data:
+                brand.filter_private_mentions = bool(data["filter_private_mentions"])
+            following = data.get("following")
+            if following is not None:
+                if not isinstance(following, list):
+                    raise HttpError(400, '"following" must be a list of names')
+                brand.following = {self.author(brand, name).id for name in following}
+            return {"filter_private_mentions": brand.filter_private_mentions,
+                    "following": sorted(store.accounts[i].acct for i in brand.following)}
 
 
 def with_mentions(text, author, parent, brand_account):
