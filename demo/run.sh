@@ -10,7 +10,7 @@
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/_build}" && pwd)
-dir="$build/demo"
+dir="${DEMO_DIR:-$build/demo}"	# DEMO_DIR: elsewhere (the tests)
 rm -rf "$dir"
 mkdir -p "$dir"
 
