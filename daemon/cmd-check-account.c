@@ -176,25 +176,14 @@ url_path(const char *url, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)strcspn(p, "?#"), p);
 }
 
-/* needle in a body that need not end with a NUL */
-static int
-body_has(const char *body, size_t len, const char *needle)
-{
-	size_t n = strlen(needle), i;
-
-	for (i = 0; body != NULL && i + n <= len; i++)
-		if (memcmp(body + i, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 watch_vet(const struct http_request *rq, void *arg, const char **why)
 {
 	struct watch_state *w = arg;
 
 	/* first, so that a refresh after a 401 is named as such */
-	if (body_has(rq->body, rq->body_len, REFRESH_GRANT)) {
+	if (rq->body != NULL && memmem(rq->body, rq->body_len, REFRESH_GRANT,
+	    strlen(REFRESH_GRANT)) != NULL) {
 		w->refresh = 1;
 		*why = WHY_REFRESH;
 		return 1;
